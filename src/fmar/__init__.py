@@ -1,0 +1,3 @@
+"""FMAR: the Flexibility Market Asset Registration registry."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,120 @@
+"""From a bearer token (and an optional On-Behalf-Of header) to a :class:`Principal`.
+
+Tokens are checked against the registry's state on every request, so de-registering an
+organisation, deactivating a user or revoking a client stops their tokens at once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rdflib import Literal, URIRef
+from rdflib.namespace import XSD
+
+from fmar.access.principal import ANONYMOUS, ROLES, Principal
+from fmar.access.tokens import TokenService, invalid_token
+from fmar.errors import BadRequest, Forbidden
+from fmar.iris import Iris, code
+from fmar.store import GraphStore
+
+_ORG = """PREFIX fmar: <https://w3id.org/fmar#>
+SELECT ?status ?registryRole WHERE { ?org a fmar:Organisation ; fmar:status ?status .
+  OPTIONAL { ?org fmar:hasRole ?role . ?role fmar:registryRole ?registryRole } }"""
+_USER = """PREFIX fmar: <https://w3id.org/fmar#>
+SELECT ?status ?org ?role WHERE { ?user a fmar:User ; fmar:status ?status ; fmar:memberOf ?org .
+  OPTIONAL { ?user fmar:hasRole ?role } }"""
+_CLIENT = """PREFIX fmar: <https://w3id.org/fmar#>
+SELECT ?client ?status ?org WHERE { ?client a fmar:ClientCredential ; fmar:clientId ?id ;
+  fmar:status ?status ; fmar:clientOf ?org }"""
+_DELEGATION = """PREFIX fmar: <https://w3id.org/fmar#>
+SELECT ?delegation ?scope WHERE {
+  ?delegation a fmar:Delegation ; fmar:delegatedBy ?fsp ; fmar:platform ?platform ;
+      fmar:status <https://w3id.org/fmar/code/CredentialStatus/Active> ; fmar:validFrom ?from ; fmar:scope ?scope .
+  OPTIONAL { ?delegation fmar:validTo ?to }
+  FILTER (?from <= ?now && (!BOUND(?to) || ?now < ?to)) }"""
+
+ORG_REQUIRED = {"fsp", "so", "supplier", "platform"}
+CLOSED = {code("OrganisationStatus", "Inactive"), code("OrganisationStatus", "Withdrawn")}
+
+
+class Authenticator:
+    """Resolves principals; the only place tokens are trusted."""
+
+    def __init__(self, store: GraphStore, tokens: TokenService, iris: Iris) -> None:
+        self.store, self.tokens, self.iris = store, tokens, iris
+
+    def principal(self, authorization: str | None, on_behalf_of: str | None = None) -> Principal:
+        """The caller; anonymous without an Authorization header."""
+        if not authorization:
+            if on_behalf_of:
+                raise invalid_token("On-Behalf-Of needs a platform's bearer token")
+            return ANONYMOUS
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise invalid_token("use 'Authorization: Bearer <token>'")
+        claims = self.tokens.verify(token.strip())
+        role = claims.get("role")
+        if role not in ROLES:
+            raise invalid_token(f"unknown role {role!r}")
+        org = self._org_claim(claims.get("org"), role)
+        subject = str(claims["sub"])
+        user, org_admin = self._subject(subject, claims, org)
+        principal = Principal(role=role, subject=subject, org=org, user=user, org_admin=org_admin,
+                              token_id=claims.get("jti"))
+        if on_behalf_of:
+            return self._on_behalf_of(principal, on_behalf_of)
+        return principal
+
+    def _org_claim(self, value: object, role: str) -> URIRef | None:
+        if value in (None, ""):
+            if role in ORG_REQUIRED:
+                raise invalid_token(f"a {role} token must name its organisation (org claim)")
+            return None
+        org = self.iris.parse(str(value), "organisations")
+        if org is None:
+            raise invalid_token("the org claim is not an FMAR Organisation ID or IRI")
+        rows = self.store.select(_ORG, bindings={"org": org})
+        if not rows:
+            raise invalid_token("the token's organisation is not registered")
+        status = rows[0]["status"]
+        if status in CLOSED:
+            raise invalid_token("the token's organisation is de-registered or withdrawn")
+        if status == code("OrganisationStatus", "Suspended"):
+            raise Forbidden("the organisation is suspended")
+        allowed = {str(r["registryRole"]) for r in rows if "registryRole" in r}
+        if role in ORG_REQUIRED | {"admin", "regulator"} and role not in allowed:
+            raise Forbidden(f"the organisation holds no role that allows {role!r} tokens")
+        return org
+
+    def _subject(self, subject: str, claims: dict[str, object], org: URIRef | None) -> tuple[URIRef | None, bool]:
+        """A registered user (must be Active, in the token's org) or a platform client (must be Active)."""
+        if claims.get("client_id"):
+            rows = self.store.select(_CLIENT, bindings={"id": Literal(str(claims["client_id"]))})
+            if not rows or rows[0]["status"] != code("CredentialStatus", "Active") or rows[0]["org"] != org:
+                raise invalid_token("the client credential has been revoked")
+            return None, False
+        user = self.iris.parse(subject, "users")
+        if user is None:
+            return None, True  # an operator-issued token for the organisation itself
+        rows = self.store.select(_USER, bindings={"user": user})
+        if not rows:
+            return None, True
+        if rows[0]["status"] != code("UserStatus", "Active"):
+            raise invalid_token("the user is deactivated")
+        if org is not None and rows[0]["org"] != org:
+            raise invalid_token("the user does not belong to the token's organisation")
+        return user, any(r.get("role") == code("UserRole", "ORG_ADMIN") for r in rows)
+
+    def _on_behalf_of(self, platform: Principal, value: str) -> Principal:
+        if platform.role != "platform" or platform.org is None:
+            raise Forbidden("only a platform may act On-Behalf-Of another organisation")
+        fsp = self.iris.parse(value, "organisations")
+        if fsp is None:
+            raise BadRequest("On-Behalf-Of must be an FMAR Organisation ID or IRI")
+        now = Literal(datetime.now(UTC).isoformat(), datatype=XSD.dateTime)
+        rows = self.store.select(_DELEGATION, bindings={"fsp": fsp, "platform": platform.org, "now": now})
+        if not rows:
+            raise Forbidden("no delegation in force from that organisation to this platform")
+        return Principal(role="platform", subject=platform.subject, org=fsp, user=platform.user,
+                         agent_org=platform.org, delegated_scopes=frozenset(str(r["scope"]) for r in rows),
+                         delegation=URIRef(rows[0]["delegation"]), token_id=platform.token_id)

@@ -1,0 +1,1 @@
+"""ARM module (later issues)."""

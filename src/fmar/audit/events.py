@@ -1,0 +1,69 @@
+"""Audit events: who, on whose behalf, when, what changed and why, as PROV-O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rdflib import Literal, URIRef
+from rdflib.namespace import RDF, XSD
+
+from fmar.access.principal import Principal
+from fmar.iris import FMAR, PROV, Iris, new_id
+from fmar.store import Quad
+
+#: Predicates whose values never enter an audit change set.
+REDACTED = {FMAR.secretHash}
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    operation: str
+    principal: Principal
+    records: Sequence[URIRef]
+    reason: str | None = None
+    justification: str | None = None
+    request_id: str | None = None
+
+
+def nquads(quads: Iterable[Quad]) -> str:
+    """Quads as sorted N-Quads lines, secrets redacted."""
+    lines = []
+    for s, p, o, g in quads:
+        obj = Literal("[redacted]") if p in REDACTED else o
+        lines.append(f"{s.n3()} {p.n3()} {obj.n3()} {g.n3()} .")
+    return "\n".join(sorted(lines))
+
+
+def event_quads(iris: Iris, info: EventInfo, removed: Sequence[Quad], added: Sequence[Quad]) -> tuple[URIRef, list[Quad]]:
+    """The quads of one audit event, in the audit graph."""
+    event = iris.record("audit", new_id())
+    graph = iris.graph("audit")
+    p = info.principal
+    now = Literal(datetime.now(UTC).isoformat(timespec="microseconds"), datatype=XSD.dateTime)
+    quads: list[Quad] = [
+        (event, RDF.type, FMAR.AuditEvent, graph),
+        (event, RDF.type, PROV.Activity, graph),
+        (event, FMAR.operation, Literal(info.operation), graph),
+        (event, PROV.startedAtTime, now, graph),
+        (event, FMAR.actingRole, Literal(p.role), graph),
+        (event, FMAR.tokenSubject, Literal(p.subject), graph),
+        (event, FMAR.removedTriples, Literal(nquads(removed)), graph),
+        (event, FMAR.addedTriples, Literal(nquads(added)), graph),
+    ]
+    if p.user is not None:
+        quads.append((event, PROV.wasAssociatedWith, p.user, graph))
+    agent_org = p.agent_org or p.org
+    if agent_org is not None:
+        quads.append((event, FMAR.agentOrganisation, agent_org, graph))
+    if p.acting_for_other and p.org is not None:
+        quads.append((event, FMAR.onBehalfOf, p.org, graph))
+        quads.append((event, FMAR.underDelegation, p.delegation, graph))  # type: ignore[arg-type]
+    for record in info.records:
+        quads.append((event, FMAR.record, record, graph))
+    for pred, value in ((FMAR.reason, info.reason), (FMAR.justification, info.justification),
+                        (FMAR.requestId, info.request_id)):
+        if value:
+            quads.append((event, pred, Literal(value), graph))
+    return event, quads

@@ -1,0 +1,87 @@
+"""The ``fmar`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from fmar.access.principal import ROLES
+from fmar.config import Settings
+
+app = typer.Typer(help="FMAR registry: initialise, serve, issue tokens, check the ontology.", no_args_is_help=True)
+ontology_app = typer.Typer(help="Ontology tools.", no_args_is_help=True)
+app.add_typer(ontology_app, name="ontology")
+console = Console(stderr=True)
+
+DataDir = Annotated[Path, typer.Option("--data-dir", envvar="FMAR_DATA_DIR", help="The data directory.")]
+
+
+def _settings(data_dir: Path | None, base_iri: str | None = None) -> Settings:
+    kwargs: dict[str, object] = {"data_dir": data_dir}
+    if data_dir is not None and base_iri is None and (data_dir / "base-iri").exists():
+        base_iri = (data_dir / "base-iri").read_text().strip()
+    if base_iri:
+        kwargs["base_iri"] = base_iri
+    return Settings(**kwargs)  # type: ignore[arg-type]
+
+
+@app.command()
+def init(data_dir: DataDir,
+         base_iri: Annotated[str, typer.Option(envvar="FMAR_BASE_IRI", help="Record IRI prefix.")]
+         = "http://127.0.0.1:8000/") -> None:
+    """Create or refresh a data directory: signing key, reference graphs (ontology, shapes, codes)."""
+    from fmar.bootstrap import load_reference
+    from fmar.registry import Registry
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "base-iri").write_text(base_iri + "\n")
+    registry = Registry(_settings(data_dir, base_iri))
+    try:
+        loaded = load_reference(registry)
+    finally:
+        registry.close()
+    console.print(f"[green]initialised[/] {data_dir} (base IRI {base_iri}): " +
+                  ", ".join(f"{k} {v} file(s)" for k, v in loaded.items()))
+
+
+@app.command()
+def token(data_dir: DataDir,
+          role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+          org: Annotated[str | None, typer.Option(help="FMAR Organisation ID or IRI.")] = None,
+          subject: Annotated[str | None, typer.Option(help="Token subject (a user ID, or a name).")] = None,
+          ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600) -> None:
+    """Print a bearer token signed by the registry's key (needs only the key, not the store)."""
+    from fmar.access.tokens import TokenService
+    from fmar.iris import Iris
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}", param_hint="--role")
+    settings = _settings(data_dir)
+    org_iri = None
+    if org:
+        parsed = Iris(settings.base_iri).parse(org, "organisations")
+        if parsed is None:
+            raise typer.BadParameter("not an FMAR Organisation ID or IRI", param_hint="--org")
+        org_iri = str(parsed)
+    print(TokenService(settings).issue(role=role, subject=subject or role, org=org_iri, ttl=ttl))  # noqa: T201
+
+
+@ontology_app.command("check")
+def ontology_check(extra: Annotated[list[Path] | None, typer.Argument(help="More Turtle files to reason over.")] = None) -> None:
+    """Prove the ontology and alignments consistent with owlready2's HermiT reasoner."""
+    from fmar.ontology_check import check
+
+    settings = Settings()
+    files = sorted(settings.resource("ontology").glob("*.ttl")) + list(extra or [])
+    problem = check(files)
+    if problem:
+        console.print(f"[red]inconsistent[/]: {problem}")
+        raise typer.Exit(1)
+    console.print(f"[green]consistent[/]: {', '.join(f.name for f in files)}")
+
+
+def main() -> None:
+    app()

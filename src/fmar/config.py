@@ -1,0 +1,42 @@
+"""Settings: every option comes from the environment (``FMAR_*``) or the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Registry settings; build one per app or command, never at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="FMAR_", env_ignore_empty=True, extra="ignore")
+
+    data_dir: Path | None = Field(default=None, description="Data directory; None keeps the store in memory.")
+    base_iri: str = Field(default="http://127.0.0.1:8000/", description="Prefix of every record IRI.")
+    resource_dir: Path = Field(default=REPO_ROOT, description="Where ontology/, shapes/ and data/ live.")
+    max_body_bytes: int = Field(default=1_048_576, description="Largest request body accepted (413 above).")
+    token_ttl_seconds: int = Field(default=3600, description="Lifetime of tokens the registry issues.")
+    token_issuer: str = Field(default="fmar", description="`iss` of tokens the registry issues or accepts.")
+    token_audience: str = Field(default="fmar", description="`aud` of tokens the registry issues or accepts.")
+    jwks_url: str | None = Field(default=None, description="Verify tokens of an external issuer by this JWKS URL.")
+    company_verifier: str = Field(default="offline", description="'offline' (format only) or 'companies-house'.")
+    companies_house_url: str = Field(default="https://api.company-information.service.gov.uk")
+    companies_house_key: str | None = None
+
+    @property
+    def store_path(self) -> Path | None:
+        """The on-disk Oxigraph directory, or None for an in-memory store."""
+        return None if self.data_dir is None else self.data_dir / "store"
+
+    @property
+    def key_path(self) -> Path | None:
+        """The registry's token signing key, kept in the data directory."""
+        return None if self.data_dir is None else self.data_dir / "keys" / "signing-key.pem"
+
+    def resource(self, *parts: str) -> Path:
+        """A file or folder under the resource directory (ontology/, shapes/, data/)."""
+        return self.resource_dir.joinpath(*parts)

@@ -1,0 +1,1 @@
+"""GICM module (later issues)."""

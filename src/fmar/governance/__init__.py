@@ -1,0 +1,1 @@
+"""GOVERNANCE module (later issues)."""

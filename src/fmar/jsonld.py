@@ -1,0 +1,195 @@
+"""JSON-LD in and out, against the published FMAR context.
+
+Reading: a submission (JSON-LD or plain JSON using the data dictionary terms) becomes
+an rdflib graph about one record. Only the registry's own context is accepted; it is
+resolved locally, and any other ``@context`` URL is refused without being fetched.
+Terms the context does not define are refused instead of being silently dropped.
+
+Writing: a record's graph is framed and compacted back to the same terms.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pyld import jsonld
+from rdflib import BNode, Graph, URIRef
+from rdflib.term import Node
+
+from fmar.errors import MalformedBody, Unprocessable
+from fmar.iris import CONTEXT_URL
+
+_ALLOWED_KEYWORDS = {"@context", "@id", "@type"}
+
+
+class JsonLdContext:
+    """The published context, its terms, and a document loader that never fetches."""
+
+    def __init__(self, path: Path, deployment_url: str) -> None:
+        self.document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        self.deployment_url = deployment_url
+        self.urls = {CONTEXT_URL, deployment_url}
+
+    @cached_property
+    def terms(self) -> frozenset[str]:
+        """Every term the context defines, type-scoped terms included."""
+        found: set[str] = set()
+
+        def walk(ctx: dict[str, Any]) -> None:
+            for key, value in ctx.items():
+                if key.startswith("@"):
+                    continue
+                found.add(key)
+                if isinstance(value, dict) and isinstance(value.get("@context"), dict):
+                    walk(value["@context"])
+
+        walk(self.document["@context"])
+        return frozenset(found)
+
+    @cached_property
+    def term_for(self) -> dict[str, str]:
+        """Predicate IRI → JSON-LD term (for naming the path of validation results)."""
+        prefixes = {k: v for k, v in self.document["@context"].items() if isinstance(v, str) and v.endswith(("#", "/"))}
+        mapping: dict[str, str] = {}
+
+        def expand(iri: str) -> str:
+            prefix, _, local = iri.partition(":")
+            return prefixes[prefix] + local if prefix in prefixes else iri
+
+        def walk(ctx: dict[str, Any]) -> None:
+            for key, value in ctx.items():
+                if key.startswith("@") or key in prefixes:
+                    continue
+                iri = value if isinstance(value, str) else value.get("@id", "")
+                if iri and not iri.startswith("@"):
+                    mapping.setdefault(expand(iri), key)
+                if isinstance(value, dict) and isinstance(value.get("@context"), dict):
+                    walk(value["@context"])
+
+        walk(self.document["@context"])
+        return mapping
+
+    def load_document(self, url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+        """pyld document loader: the FMAR context only; everything else is refused unfetched."""
+        if url in self.urls:
+            return {"contentType": "application/ld+json", "contextUrl": None, "documentUrl": url,
+                    "document": copy.deepcopy(self.document)}
+        raise Unprocessable(f"@context {url!r} is not the FMAR context; only {CONTEXT_URL} is accepted "
+                            "and no other context is ever fetched", pointer="/@context")
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {"documentLoader": self.load_document}
+
+    # ------------------------------------------------------------------ reading
+
+    def read(self, body: dict[str, Any], *, record: URIRef, record_type: str) -> Graph:
+        """Turn a submission about ``record`` into a graph with skolemised nested nodes."""
+        if not isinstance(body, dict):
+            raise Unprocessable("the body must be a JSON object")
+        doc = dict(body)
+        self._check_context(doc.get("@context"))
+        unknown = sorted(set(self._keys(doc)) - self.terms - _ALLOWED_KEYWORDS)
+        if unknown:
+            raise Unprocessable(f"unknown term(s): {', '.join(unknown)}; see {self.deployment_url}",
+                                unknownTerms=unknown)
+        given_type = doc.get("type", doc.get("@type", record_type))
+        if given_type != record_type:
+            raise Unprocessable(f"type must be {record_type!r}, not {given_type!r}", pointer="/type")
+        doc["@context"] = CONTEXT_URL
+        doc["type"] = record_type
+        doc.pop("@type", None)
+        doc["id"] = str(record)
+        doc.pop("@id", None)
+        try:
+            nquads = jsonld.to_rdf(doc, {**self.options, "format": "application/n-quads"})
+        except Unprocessable:
+            raise
+        except jsonld.JsonLdError as exc:
+            cause = exc.cause if isinstance(getattr(exc, "cause", None), Unprocessable) else None
+            if cause is not None:
+                raise cause from exc
+            raise Unprocessable(f"malformed JSON-LD: {exc.type if hasattr(exc, 'type') else exc}") from exc
+        graph = Graph()
+        graph.parse(data=nquads, format="nt")
+        return skolemise(graph, record)
+
+    def _check_context(self, ctx: Any) -> None:
+        values = ctx if isinstance(ctx, list) else [ctx]
+        for value in values:
+            if value is None:
+                continue
+            if isinstance(value, str):
+                self.load_document(value)  # refuses anything but our own context
+            else:
+                raise Unprocessable("an inline @context is not accepted; use the FMAR context URL "
+                                    f"{CONTEXT_URL} or omit @context", pointer="/@context")
+
+    def _keys(self, node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "@context":
+                    continue
+                yield key
+                yield from self._keys(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from self._keys(item)
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self, graph: Graph, record: URIRef) -> dict[str, Any]:
+        """Frame a record's graph as compacted JSON-LD with nested objects embedded."""
+        nquads = graph.serialize(format="nt")
+        expanded = jsonld.from_rdf(nquads, {"format": "application/n-quads"})
+        frame = {"@context": self.deployment_url, "@id": str(record), "@embed": "@always"}
+        framed: dict[str, Any] = jsonld.frame(expanded, frame, {**self.options, "omitGraph": True})
+        framed["@context"] = self.deployment_url
+        return {k: _drop_skolem_ids(v, str(record)) for k, v in framed.items()}
+
+
+def skolemise(graph: Graph, record: URIRef) -> Graph:
+    """Name nested blank nodes ``{record}#{term}`` so records hold no blank nodes."""
+    names: dict[Node, URIRef] = {}
+    used: set[str] = set()
+
+    def name_children(parent: Node, parent_iri: str) -> None:
+        for p, o in sorted(graph.predicate_objects(parent), key=lambda po: (str(po[0]), str(po[1]))):
+            if isinstance(o, BNode) and o not in names:
+                local = str(p).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+                base = f"{parent_iri}#{local}" if "#" not in parent_iri else f"{parent_iri}-{local}"
+                candidate, n = base, 1
+                while candidate in used:
+                    n += 1
+                    candidate = f"{base}-{n}"
+                used.add(candidate)
+                names[o] = URIRef(candidate)
+                name_children(o, candidate)
+
+    name_children(record, str(record))
+    out = Graph()
+    for s, p, o in graph:
+        out.add((names.get(s, s), p, names.get(o, o)))
+    return out
+
+
+def _drop_skolem_ids(value: Any, record: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_skolem_ids(v, record) for k, v in value.items()
+                if not (k == "id" and isinstance(v, str) and v.startswith(record + "#"))}
+    if isinstance(value, list):
+        return [_drop_skolem_ids(v, record) for v in value]
+    return value
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse a JSON body, refusing malformed input clearly."""
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedBody(f"malformed JSON: {exc}") from exc

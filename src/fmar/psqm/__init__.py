@@ -1,0 +1,1 @@
+"""PSQM module (later issues)."""

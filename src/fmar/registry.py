@@ -1,0 +1,44 @@
+"""The registry: one object that wires store, context, policy, validation, write path and services."""
+
+from __future__ import annotations
+
+from fmar.access.authenticate import Authenticator
+from fmar.access.policy import Policy
+from fmar.access.tokens import TokenService
+from fmar.config import Settings
+from fmar.iris import Iris
+from fmar.jsonld import JsonLdContext
+from fmar.spum.company import CompanyVerifier, make_verifier
+from fmar.store import GraphStore
+from fmar.store.oxigraph import OxigraphStore
+from fmar.validation import rules
+from fmar.validation.shacl import Validator
+from fmar.writepath import WritePath
+
+
+class Registry:
+    """Everything a request or a command needs, built once from settings."""
+
+    def __init__(self, settings: Settings, store: GraphStore | None = None,
+                 companies: CompanyVerifier | None = None) -> None:
+        from fmar.spum.organisations import Organisations
+        from fmar.spum.platforms import Platforms
+        from fmar.spum.users import Users
+
+        self.settings = settings
+        self.iris = Iris(settings.base_iri)
+        self.store: GraphStore = store if store is not None else OxigraphStore(settings.store_path)
+        self.context = JsonLdContext(settings.resource("data", "context.jsonld"), self.iris.context_url)
+        self.policy = Policy(settings.resource("data", "policy.csv"))
+        self.validator = Validator(sorted(settings.resource("shapes").rglob("*.ttl")),
+                                   self.context.term_for, rules.ALL)
+        self.write = WritePath(self.store, self.policy, self.validator, self.iris)
+        self.tokens = TokenService(settings)
+        self.auth = Authenticator(self.store, self.tokens, self.iris)
+        self.companies = companies or make_verifier(settings)
+        self.organisations = Organisations(self)
+        self.users = Users(self)
+        self.platforms = Platforms(self)
+
+    def close(self) -> None:
+        self.store.close()

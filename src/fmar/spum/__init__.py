@@ -1,0 +1,1 @@
+"""SPUM, the Service Provider & User Module: organisations, users, platforms and delegations."""

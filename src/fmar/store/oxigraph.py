@@ -1,0 +1,160 @@
+"""The embedded store: pyoxigraph, on disk under the data directory or in memory."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from fmar.store import Quad, Row
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_FORMATS = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES, ".rdf": ox.RdfFormat.RDF_XML,
+            ".jsonld": ox.RdfFormat.JSON_LD}
+
+
+def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.DefaultGraph | ox.Triple) -> Node:
+    """Convert a pyoxigraph term to the rdflib term services use."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == _XSD_STRING:  # RDF 1.1: a simple literal is an xsd:string
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise TypeError(f"unsupported term {term!r}")
+
+
+def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """Convert an rdflib term to pyoxigraph."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise TypeError(f"unsupported term {term!r}")
+
+
+def _quad(q: Quad) -> ox.Quad:
+    s, p, o, g = q
+    subject = to_oxigraph(s)
+    if isinstance(subject, ox.Literal):
+        raise TypeError("a literal cannot be a subject")
+    return ox.Quad(subject, ox.NamedNode(str(p)), to_oxigraph(o), ox.NamedNode(str(g)))
+
+
+class OxigraphStore:
+    """:class:`fmar.store.GraphStore` over pyoxigraph; writes are serialised by one lock."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._store = ox.Store(str(path)) if path is not None else ox.Store()
+        self.write_lock = threading.RLock()
+
+    def _query(self, query: str, bindings: Mapping[str, Node] | None,
+               graphs: Sequence[URIRef] | None) -> object:
+        if bindings:
+            query = _bind(query, bindings)
+        if graphs is None:
+            return self._store.query(query, use_default_graph_as_union=True)
+        names = [ox.NamedNode(str(g)) for g in graphs]
+        return self._store.query(query, default_graph=names, named_graphs=names)
+
+    def select(self, query: str, *, bindings: Mapping[str, Node] | None = None,
+               graphs: Sequence[URIRef] | None = None) -> list[Row]:
+        result = self._query(query, bindings, graphs)
+        assert isinstance(result, ox.QuerySolutions)
+        names = [v.value for v in result.variables]
+        return [{n: to_rdflib(sol[n]) for n in names if sol[n] is not None} for sol in result]
+
+    def ask(self, query: str, *, bindings: Mapping[str, Node] | None = None,
+            graphs: Sequence[URIRef] | None = None) -> bool:
+        result = self._query(query, bindings, graphs)
+        assert isinstance(result, ox.QueryBoolean)
+        return bool(result)
+
+    def construct(self, query: str, *, bindings: Mapping[str, Node] | None = None,
+                  graphs: Sequence[URIRef] | None = None) -> Graph:
+        result = self._query(query, bindings, graphs)
+        assert isinstance(result, ox.QueryTriples)
+        graph = Graph()
+        for t in result:
+            graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+        return graph
+
+    def graph(self, name: URIRef) -> Graph:
+        graph = Graph()
+        for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(name))):
+            graph.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+        return graph
+
+    def apply(self, remove: Iterable[Quad], add: Iterable[Quad]) -> None:
+        """One SPARQL update (DELETE DATA; INSERT DATA) is one transaction in Oxigraph."""
+        removed = [_quad(q) for q in remove]
+        added = [_quad(q) for q in add]
+        if any(isinstance(t, ox.BlankNode) for q in removed + added for t in (q.subject, q.object)):
+            raise ValueError("records are stored without blank nodes (skolemise them first)")
+        parts = []
+        if removed:
+            parts.append("DELETE DATA { " + " ".join(_data(q) for q in removed) + " }")
+        if added:
+            parts.append("INSERT DATA { " + " ".join(_data(q) for q in added) + " }")
+        if parts:
+            with self.write_lock:
+                self._store.update(" ;\n".join(parts))
+
+    def load(self, paths: Sequence[Path], graph: URIRef) -> None:
+        target = ox.NamedNode(str(graph))
+        quads = [ox.Quad(t.subject, t.predicate, t.object, target)
+                 for path in paths for t in ox.parse(path=str(path), format=_FORMATS[path.suffix])]
+        with self.write_lock:
+            existing = list(self._store.quads_for_pattern(None, None, None, target))
+            self._store.update(
+                " ;\n".join(p for p in (
+                    "DELETE DATA { " + " ".join(_data(q) for q in existing) + " }" if existing else "",
+                    "INSERT DATA { " + " ".join(_data(q) for q in quads) + " }" if quads else "",
+                ) if p))
+
+    def quads(self) -> Iterator[Quad]:
+        for q in self._store:
+            graph = q.graph_name
+            yield (to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object),
+                   URIRef(graph.value) if isinstance(graph, ox.NamedNode) else URIRef(""))
+
+    def close(self) -> None:
+        self._store.flush()
+        del self._store
+
+
+_WHERE = re.compile(r"WHERE\s*\{", re.IGNORECASE)
+
+
+def _bind(query: str, bindings: Mapping[str, Node]) -> str:
+    """Bind variables with a VALUES block at the start of the first WHERE group.
+
+    Terms are written by pyoxigraph (N-Triples escaping), so values can never
+    change the query's structure.
+    """
+    match = _WHERE.search(query)
+    if match is None:
+        raise ValueError("a query with bindings needs a 'WHERE {' group")
+    names = " ".join(f"?{k}" for k in bindings)
+    values = " ".join(str(to_oxigraph(v)) for v in bindings.values())
+    return f"{query[:match.end()]} VALUES ({names}) {{ ({values}) }} {query[match.end():]}"
+
+
+def _data(q: ox.Quad) -> str:
+    """A quad in SPARQL DATA-block syntax (N-Triples terms are valid SPARQL terms)."""
+    return f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} . }}"

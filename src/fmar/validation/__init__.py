@@ -1,0 +1,1 @@
+"""Validation: SHACL shapes (pyshacl) plus the few rules a well-kept library checks better."""
