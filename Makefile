@@ -15,7 +15,7 @@ $(BIN)/fmar: pyproject.toml
 	touch $(BIN)/fmar
 
 init: $(BIN)/fmar
-	$(BIN)/fmar init --data-dir $(DATA_DIR) --base-iri http://$(HOST):$(PORT)/
+	$(BIN)/fmar init --data-dir $(DATA_DIR) --base-iri http://$(HOST):$(PORT)/ --demo
 
 run: init
 	$(BIN)/fmar serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)

@@ -31,9 +31,14 @@ def _settings(data_dir: Path | None, base_iri: str | None = None) -> Settings:
 @app.command()
 def init(data_dir: DataDir,
          base_iri: Annotated[str, typer.Option(envvar="FMAR_BASE_IRI", help="Record IRI prefix.")]
-         = "http://127.0.0.1:8000/") -> None:
-    """Create or refresh a data directory: signing key, reference graphs (ontology, shapes, codes)."""
+         = "http://127.0.0.1:8000/",
+         demo: Annotated[bool, typer.Option(help="Also register the demo organisations, users and platform.")]
+         = False) -> None:
+    """Create or refresh a data directory: signing key, reference graphs, optionally demo data."""
+    import json
+
     from fmar.bootstrap import load_reference
+    from fmar.demo import seed
     from fmar.registry import Registry
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -41,10 +46,40 @@ def init(data_dir: DataDir,
     registry = Registry(_settings(data_dir, base_iri))
     try:
         loaded = load_reference(registry)
+        seeded = seed(registry) if demo else None
     finally:
         registry.close()
     console.print(f"[green]initialised[/] {data_dir} (base IRI {base_iri}): " +
                   ", ".join(f"{k} {v} file(s)" for k, v in loaded.items()))
+    if seeded is not None:
+        path = data_dir / "demo.json"
+        path.write_text(json.dumps(seeded, indent=2) + "\n")
+        path.chmod(0o600)
+        console.print(f"[green]demo data[/] registered; IDs and the demo client secret are in {path}")
+    elif demo:
+        console.print("demo data already present (organisations exist); left as it is")
+
+
+@app.command()
+def serve(data_dir: DataDir,
+          host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+          base_iri: Annotated[str | None, typer.Option(envvar="FMAR_BASE_IRI",
+                                                       help="Record IRI prefix (default: the data directory's).")]
+          = None) -> None:
+    """Serve the registry's HTTP API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from fmar.api.app import create_app
+    from fmar.registry import Registry
+
+    if not (data_dir / "store").exists():
+        console.print(f"[red]{data_dir} is not initialised[/]; run: fmar init --data-dir {data_dir}")
+        raise typer.Exit(1)
+    settings = _settings(data_dir, base_iri)
+    console.print(f"serving {data_dir} on http://{host}:{port}/ (records under {settings.base_iri})")
+    uvicorn.run(create_app(Registry(settings), close_registry=True), host=host, port=port,
+                log_level="info", proxy_headers=False)
 
 
 @app.command()

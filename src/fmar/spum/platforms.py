@@ -85,12 +85,14 @@ class Platforms:
     def list_clients(self, principal: Principal, org_value: str) -> list[tuple[URIRef, Graph]]:
         org = self.r.organisations.parse(org_value)
         self.r.policy.require(principal, "client.list", org, "organisation.read")
-        out = []
-        for row in self.r.store.select(_CLIENTS, bindings={"org": org}):
-            graph, _ = load_record(self.r.store, URIRef(row["client"]))
-            graph.remove((None, FMAR.secretHash, None))
-            out.append((URIRef(row["client"]), graph))
-        return out
+        return [(URIRef(row["client"]), self.client_view(URIRef(row["client"])))
+                for row in self.r.store.select(_CLIENTS, bindings={"org": org})]
+
+    def client_view(self, client: URIRef) -> Graph:
+        """A client credential as shown to its platform: everything but the secret's hash."""
+        graph, _ = load_record(self.r.store, client)
+        graph.remove((None, FMAR.secretHash, None))
+        return graph
 
     def revoke_client(self, principal: Principal, org_value: str, client_value: str, reason: str | None,
                       request_id: str | None = None) -> URIRef:

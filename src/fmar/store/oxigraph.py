@@ -119,13 +119,11 @@ class OxigraphStore:
         target = ox.NamedNode(str(graph))
         quads = [ox.Quad(t.subject, t.predicate, t.object, target)
                  for path in paths for t in ox.parse(path=str(path), format=_FORMATS[path.suffix])]
+        parts = [f"DROP SILENT GRAPH {target}"]  # one update: the graph is replaced atomically
+        if quads:
+            parts.append("INSERT DATA { " + " ".join(_data(q) for q in quads) + " }")
         with self.write_lock:
-            existing = list(self._store.quads_for_pattern(None, None, None, target))
-            self._store.update(
-                " ;\n".join(p for p in (
-                    "DELETE DATA { " + " ".join(_data(q) for q in existing) + " }" if existing else "",
-                    "INSERT DATA { " + " ".join(_data(q) for q in quads) + " }" if quads else "",
-                ) if p))
+            self._store.update(" ;\n".join(parts))
 
     def quads(self) -> Iterator[Quad]:
         for q in self._store:

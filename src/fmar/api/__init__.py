@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI routers, content negotiation, problem+json, the request gate."""

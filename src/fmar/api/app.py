@@ -1,0 +1,73 @@
+"""The FastAPI application: routers, problem handlers, middleware, and the policy in the OpenAPI docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from fmar import __version__
+from fmar.access.policy import Policy
+from fmar.access.principal import ROLES
+from fmar.api import problems
+from fmar.api.deps import route_operation
+from fmar.api.middleware import BodyLimit, RequestId
+from fmar.api.routes import auth, meta, organisations, platforms, users
+from fmar.registry import Registry
+
+ROUTERS = (meta.router, auth.router, organisations.router, users.router, platforms.router)
+
+
+def create_app(registry: Registry, *, close_registry: bool = False) -> FastAPI:
+    """The registry's HTTP API over ``registry`` (closed on shutdown when ``close_registry``)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_registry:
+            registry.close()
+
+    app = FastAPI(title="FMAR registry", version=__version__, lifespan=lifespan,
+                  description=_description(registry.policy))
+    app.state.registry = registry
+    for router in ROUTERS:
+        app.include_router(router)
+    for route in app.routes:
+        name = route_operation(route)
+        if isinstance(route, APIRoute) and name in registry.policy:
+            route.description = f"{route.description}\n\n{_who_may(registry.policy, name)}"
+    problems.install(app)
+    app.add_middleware(BodyLimit, limit=registry.settings.max_body_bytes)
+    app.add_middleware(RequestId)
+    return app
+
+
+def _who_may(policy: Policy, name: str) -> str:
+    op = policy.operations[name]
+    cells = [f"`{role}`: {'/'.join(sorted(op.scopes[role]))}" for role in (*ROLES, "anonymous") if op.scopes[role]]
+    return f"**Policy operation** `{name}`. Allowed for " + ", ".join(cells) + "."
+
+
+def _description(policy: Policy) -> str:
+    rows = "\n".join(f"| `{op.name}` | {op.description} | "
+                     + " | ".join("/".join(sorted(op.scopes[r])) or "–" for r in (*ROLES, "anonymous")) + " |"
+                     for op in policy.operations.values())
+    header = "| operation | what | " + " | ".join((*ROLES, "anonymous")) + " |\n|" + "---|" * (len(ROLES) + 3)
+    return f"""The Flexibility Market Asset Registration registry for Great Britain.
+
+Send `Authorization: Bearer <token>`. Errors are RFC 9457 `application/problem+json`.
+Records are JSON-LD against [`/context.jsonld`](/context.jsonld) (also Turtle, N-Triples and RDF/XML by `Accept`).
+Updates need `If-Match` with the record's `ETag`. IDs in paths may be bare FMAR IDs or record IRIs.
+
+**Delegable scopes** (what an FSP may grant a platform, which then sends `On-Behalf-Of: <FSP id>`):
+{", ".join(f"`{s}`" for s in policy.delegable)}.
+
+### Policy table
+Scopes: `any` every record; `own` the caller's organisation's; `own-admin` the same, for its administrators;
+`delegated` a platform acting for an FSP under a delegation naming the operation.
+
+{header}
+{rows}
+"""

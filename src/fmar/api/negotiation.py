@@ -1,0 +1,71 @@
+"""Content negotiation: records as JSON-LD (default), plain JSON, Turtle, N-Triples or RDF/XML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from rdflib import Graph, URIRef
+
+from fmar.errors import NotAcceptable, UnsupportedMediaType
+from fmar.jsonld import parse_json
+
+JSON_LD = "application/ld+json"
+#: Media type → rdflib serialiser format (None: compacted JSON-LD).
+RDF_FORMATS: dict[str, str | None] = {
+    JSON_LD: None, "application/json": None, "text/turtle": "turtle",
+    "application/n-triples": "nt", "application/rdf+xml": "xml",
+}
+JSON_BODIES = {"application/json", JSON_LD}
+
+
+def _accepted(header: str | None) -> list[tuple[str, float]]:
+    """Media ranges of an Accept header, best first (RFC 9110 §12.5.1)."""
+    ranges = []
+    for n, item in enumerate((header or "*/*").split(",")):
+        media, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media:
+            ranges.append((media.lower(), q, -n))
+    ranges.sort(key=lambda r: (r[1], r[2]), reverse=True)
+    return [(m, q) for m, q, _ in ranges if q > 0]
+
+
+def choose(request: Request, offered: list[str]) -> str:
+    """The first offered media type the caller accepts most, or 406 listing what is offered."""
+    for media, _ in _accepted(request.headers.get("accept")):
+        for candidate in offered:
+            main, _, sub = media.partition("/")
+            if media in {candidate, "*/*"} or (sub == "*" and candidate.startswith(main + "/")):
+                return candidate
+    raise NotAcceptable(f"this resource is available as {', '.join(offered)}", offered=offered)
+
+
+def record_response(request: Request, graph: Graph, record: URIRef, body: dict[str, Any],
+                    status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A record in the representation the caller asked for; ``body`` is its compacted JSON-LD."""
+    media = choose(request, list(RDF_FORMATS))
+    headers = {**(headers or {}), "Vary": "Accept"}
+    rdf_format = RDF_FORMATS[media]
+    if rdf_format is None:
+        return JSONResponse(body, status_code=status, media_type=media, headers=headers)
+    return Response(graph.serialize(format=rdf_format), status_code=status,
+                    media_type=media if media != "text/turtle" else "text/turtle; charset=utf-8", headers=headers)
+
+
+async def json_body(request: Request, allowed: set[str] | None = None) -> Any:
+    """The request's JSON body; 415 for another media type, 400 when it is not well-formed JSON."""
+    allowed = allowed or JSON_BODIES
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in allowed:
+        raise UnsupportedMediaType(f"send the body as {' or '.join(sorted(allowed))}"
+                                   + (f", not {media}" if media else ""), accepted=sorted(allowed))
+    return parse_json(await request.body())

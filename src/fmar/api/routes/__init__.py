@@ -1,0 +1,35 @@
+"""Routers, one per module; :func:`respond` renders a record in the negotiated format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, Response
+from rdflib import Graph, URIRef
+
+from fmar.api.negotiation import record_response
+from fmar.records import etag
+from fmar.registry import Registry
+
+
+def respond(request: Request, registry: Registry, record: URIRef, graph: Graph, *, status: int = 200,
+            location: str | None = None, extra: dict[str, Any] | None = None) -> Response:
+    """A record as JSON-LD, Turtle, N-Triples or RDF/XML, with its ETag (and Location when created)."""
+    headers = {"ETag": etag(graph)}
+    if location:
+        headers["Location"] = location
+    body = {**registry.context.write(graph, record), **(extra or {})}
+    return record_response(request, graph, record, body, status=status, headers=headers)
+
+
+def collection(registry: Registry, items: list[tuple[URIRef, Graph]], next_url: str | None = None) -> dict[str, Any]:
+    """A page of records as one JSON-LD document."""
+    body: dict[str, Any] = {"@context": registry.context.deployment_url,
+                            "items": [_without_context(registry.context.write(g, r)) for r, g in items]}
+    if next_url:
+        body["next"] = next_url
+    return body
+
+
+def _without_context(node: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in node.items() if k != "@context"}

@@ -1,0 +1,52 @@
+"""Users (UC-01.01): register, list, read, activate and deactivate."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from fmar.api.deps import Caller, JsonObject, OptionalObject, Reg, RequestIdDep, fields, operation
+from fmar.api.routes import collection, respond
+from fmar.records import load_record
+
+router = APIRouter(tags=["users"])
+
+
+@router.post("/organisations/{org_id}/users", status_code=201, **operation("user.create"))
+def register_user(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
+                  org_id: str, body: JsonObject) -> Response:
+    """Register a user of the organisation: `name`, `email` (unique within it), `roles`."""
+    user, graph = registry.users.create(principal, org_id, body, request_id)
+    location = str(request.url_for("read_user", user_id=registry.iris.identifier(user)))
+    return respond(request, registry, user, graph, status=201, location=location)
+
+
+@router.get("/organisations/{org_id}/users", **operation("user.list"))
+def list_users(principal: Caller, registry: Reg, org_id: str) -> dict[str, object]:
+    """The organisation's users."""
+    users = registry.users.list(principal, org_id)
+    return collection(registry, [(u, load_record(registry.store, u)[0]) for u in users])
+
+
+@router.get("/users/{user_id}", **operation("user.read"))
+def read_user(request: Request, principal: Caller, registry: Reg, user_id: str) -> Response:
+    """A user, by `Accept`."""
+    user, graph = registry.users.get(principal, user_id)
+    return respond(request, registry, user, graph)
+
+
+@router.post("/users/{user_id}/activate", **operation("user.status"))
+def activate_user(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
+                  user_id: str, body: OptionalObject) -> Response:
+    """Make a user Active again."""
+    reason = fields(body, (), ("reason",))["reason"]
+    user, graph = registry.users.set_active(principal, user_id, True, reason, request_id)
+    return respond(request, registry, user, graph)
+
+
+@router.post("/users/{user_id}/deactivate", **operation("user.status"))
+def deactivate_user(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
+                    user_id: str, body: OptionalObject) -> Response:
+    """Make a user Inactive; their tokens are refused from the next request on."""
+    reason = fields(body, (), ("reason",))["reason"]
+    user, graph = registry.users.set_active(principal, user_id, False, reason, request_id)
+    return respond(request, registry, user, graph)
