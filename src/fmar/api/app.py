@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.openapi.utils import get_openapi
 
 from fmar import __version__
 from fmar.access.policy import Policy
 from fmar.access.principal import ROLES
 from fmar.api import problems
-from fmar.api.deps import route_operation
+from fmar.api.deps import OPERATION_KEY
 from fmar.api.middleware import BodyLimit, RequestId
 from fmar.api.routes import auth, meta, organisations, platforms, users
 from fmar.registry import Registry
@@ -34,14 +35,24 @@ def create_app(registry: Registry, *, close_registry: bool = False) -> FastAPI:
     app.state.registry = registry
     for router in ROUTERS:
         app.include_router(router)
-    for route in app.routes:
-        name = route_operation(route)
-        if isinstance(route, APIRoute) and name in registry.policy:
-            route.description = f"{route.description}\n\n{_who_may(registry.policy, name)}"
+    app.openapi = lambda: _openapi(app, registry.policy)  # type: ignore[method-assign]
     problems.install(app)
     app.add_middleware(BodyLimit, limit=registry.settings.max_body_bytes)
     app.add_middleware(RequestId)
     return app
+
+
+def _openapi(app: FastAPI, policy: Policy) -> dict[str, Any]:
+    """The OpenAPI document, each operation saying which roles the policy table lets call it."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        for path in schema["paths"].values():
+            for op in path.values():
+                name = op.get(OPERATION_KEY)
+                if name in policy:
+                    op["description"] = f"{op.get('description', '')}\n\n{_who_may(policy, name)}".strip()
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def _who_may(policy: Policy, name: str) -> str:

@@ -57,6 +57,7 @@ def record_response(request: Request, graph: Graph, record: URIRef, body: dict[s
     rdf_format = RDF_FORMATS[media]
     if rdf_format is None:
         return JSONResponse(body, status_code=status, media_type=media, headers=headers)
+    graph.bind("fmar", "https://w3id.org/fmar#")
     return Response(graph.serialize(format=rdf_format), status_code=status,
                     media_type=media if media != "text/turtle" else "text/turtle; charset=utf-8", headers=headers)
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request, Response
 from rdflib import Graph, URIRef
 
+from fmar.api import ids  # noqa: F401 - registers the {…:fmarid} path convertor before any route
 from fmar.api.negotiation import record_response
 from fmar.records import etag
 from fmar.registry import Registry

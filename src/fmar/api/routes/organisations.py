@@ -35,14 +35,14 @@ def list_organisations(request: Request, principal: Caller, registry: Reg,
     return collection(registry, [(o, registry.organisations.load(o)[0]) for o in page], next_url)
 
 
-@router.get("/organisations/{org_id}", **operation("organisation.read"))
+@router.get("/organisations/{org_id:fmarid}", **operation("organisation.read"))
 def read_organisation(request: Request, principal: Caller, registry: Reg, org_id: str) -> Response:
     """An organisation as JSON-LD, Turtle, N-Triples or RDF/XML, by `Accept`."""
     org, graph = registry.organisations.get(principal, org_id)
     return respond(request, registry, org, graph)
 
 
-@router.patch("/organisations/{org_id}", **operation("organisation.update"))
+@router.patch("/organisations/{org_id:fmarid}", **operation("organisation.update"))
 def update_organisation(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
                         org_id: str, patch: MergePatch,
                         if_match: Annotated[str | None, Header()] = None) -> Response:
@@ -51,7 +51,7 @@ def update_organisation(request: Request, principal: Caller, registry: Reg, requ
     return respond(request, registry, org, graph)
 
 
-@router.post("/organisations/{org_id}/status", **operation("organisation.status"))
+@router.post("/organisations/{org_id:fmarid}/status", **operation("organisation.status"))
 def change_organisation_status(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
                                org_id: str, body: JsonObject) -> Response:
     """Approve or reinstate (`Active`), suspend (`Suspended`) or withdraw (`Withdrawn`), with a reason."""
@@ -61,7 +61,7 @@ def change_organisation_status(request: Request, principal: Caller, registry: Re
     return respond(request, registry, org, graph)
 
 
-@router.post("/organisations/{org_id}/deregister", **operation("organisation.deregister"))
+@router.post("/organisations/{org_id:fmarid}/deregister", **operation("organisation.deregister"))
 def deregister_organisation(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
                             org_id: str, body: JsonObject) -> Response:
     """De-register: refused (409) while assets or qualified units depend on it; else its users go inactive."""

@@ -12,7 +12,7 @@ from fmar.api.routes import collection, respond
 router = APIRouter(tags=["platforms"])
 
 
-@router.post("/organisations/{org_id}/clients", status_code=201, **operation("client.create"))
+@router.post("/organisations/{org_id:fmarid}/clients", status_code=201, **operation("client.create"))
 def create_client(principal: Caller, registry: Reg, request_id: RequestIdDep, org_id: str,
                   body: OptionalObject) -> Response:
     """Issue client credentials to a platform. The `client_secret` is shown once and stored only hashed."""
@@ -23,13 +23,13 @@ def create_client(principal: Caller, registry: Reg, request_id: RequestIdDep, or
                         media_type=JSON_LD, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-@router.get("/organisations/{org_id}/clients", **operation("client.list"))
+@router.get("/organisations/{org_id:fmarid}/clients", **operation("client.list"))
 def list_clients(principal: Caller, registry: Reg, org_id: str) -> dict[str, object]:
     """The platform's client credentials (never their secrets)."""
     return collection(registry, registry.platforms.list_clients(principal, org_id))
 
 
-@router.post("/organisations/{org_id}/clients/{client_id}/revoke", **operation("client.revoke"))
+@router.post("/organisations/{org_id:fmarid}/clients/{client_id:fmarid}/revoke", **operation("client.revoke"))
 def revoke_client(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep, org_id: str,
                   client_id: str, body: OptionalObject) -> Response:
     """Revoke a client credential; its tokens are refused from the next request on."""
@@ -38,7 +38,7 @@ def revoke_client(request: Request, principal: Caller, registry: Reg, request_id
     return respond(request, registry, client, registry.platforms.client_view(client))
 
 
-@router.post("/organisations/{org_id}/delegations", status_code=201, **operation("delegation.create"))
+@router.post("/organisations/{org_id:fmarid}/delegations", status_code=201, **operation("delegation.create"))
 def create_delegation(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
                       org_id: str, body: JsonObject) -> Response:
     """Delegate operations to a platform: `platform`, `scopes` (delegable operation names), `validFrom`, `validTo`."""
@@ -46,13 +46,13 @@ def create_delegation(request: Request, principal: Caller, registry: Reg, reques
     return respond(request, registry, delegation, graph, status=201)
 
 
-@router.get("/organisations/{org_id}/delegations", **operation("delegation.list"))
+@router.get("/organisations/{org_id:fmarid}/delegations", **operation("delegation.list"))
 def list_delegations(principal: Caller, registry: Reg, org_id: str) -> dict[str, object]:
     """The delegations the organisation granted or holds."""
     return collection(registry, registry.platforms.list_delegations(principal, org_id))
 
 
-@router.post("/organisations/{org_id}/delegations/{delegation_id}/revoke", **operation("delegation.revoke"))
+@router.post("/organisations/{org_id:fmarid}/delegations/{delegation_id:fmarid}/revoke", **operation("delegation.revoke"))
 def revoke_delegation(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
                       org_id: str, delegation_id: str, body: OptionalObject) -> Response:
     """Revoke a delegation; the platform can no longer act for the organisation."""

@@ -11,7 +11,7 @@ from fmar.records import load_record
 router = APIRouter(tags=["users"])
 
 
-@router.post("/organisations/{org_id}/users", status_code=201, **operation("user.create"))
+@router.post("/organisations/{org_id:fmarid}/users", status_code=201, **operation("user.create"))
 def register_user(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
                   org_id: str, body: JsonObject) -> Response:
     """Register a user of the organisation: `name`, `email` (unique within it), `roles`."""
@@ -20,21 +20,21 @@ def register_user(request: Request, principal: Caller, registry: Reg, request_id
     return respond(request, registry, user, graph, status=201, location=location)
 
 
-@router.get("/organisations/{org_id}/users", **operation("user.list"))
+@router.get("/organisations/{org_id:fmarid}/users", **operation("user.list"))
 def list_users(principal: Caller, registry: Reg, org_id: str) -> dict[str, object]:
     """The organisation's users."""
     users = registry.users.list(principal, org_id)
     return collection(registry, [(u, load_record(registry.store, u)[0]) for u in users])
 
 
-@router.get("/users/{user_id}", **operation("user.read"))
+@router.get("/users/{user_id:fmarid}", **operation("user.read"))
 def read_user(request: Request, principal: Caller, registry: Reg, user_id: str) -> Response:
     """A user, by `Accept`."""
     user, graph = registry.users.get(principal, user_id)
     return respond(request, registry, user, graph)
 
 
-@router.post("/users/{user_id}/activate", **operation("user.status"))
+@router.post("/users/{user_id:fmarid}/activate", **operation("user.status"))
 def activate_user(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
                   user_id: str, body: OptionalObject) -> Response:
     """Make a user Active again."""
@@ -43,7 +43,7 @@ def activate_user(request: Request, principal: Caller, registry: Reg, request_id
     return respond(request, registry, user, graph)
 
 
-@router.post("/users/{user_id}/deactivate", **operation("user.status"))
+@router.post("/users/{user_id:fmarid}/deactivate", **operation("user.status"))
 def deactivate_user(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
                     user_id: str, body: OptionalObject) -> Response:
     """Make a user Inactive; their tokens are refused from the next request on."""

@@ -1,0 +1,42 @@
+"""The policy table itself, pinned: widening or narrowing anyone's access is a reviewed change here."""
+
+from __future__ import annotations
+
+from fmar.access.policy import Policy
+from fmar.config import Settings
+
+# operation: admin, regulator, fsp, so, supplier, platform, consumer, applicant, anonymous
+EXPECTED = """
+meta.read                any any any any any any any any any
+auth.token               any any any any any any any any any
+organisation.create      any - - - - - - any -
+organisation.list        any any own own own delegated|own - - -
+organisation.read        any any own own own delegated|own - - -
+organisation.update      any - own-admin own-admin own-admin delegated|own-admin - - -
+organisation.status      any - - - - - - - -
+organisation.deregister  any - own-admin own-admin own-admin own-admin - - -
+user.create              any own-admin own-admin own-admin own-admin own-admin - - -
+user.list                any any own own own own - - -
+user.read                any any own own own own - - -
+user.status              any own-admin own-admin own-admin own-admin own-admin - - -
+client.create            any - - - - own-admin - - -
+client.list              any - - - - own - - -
+client.revoke            any - - - - own-admin - - -
+delegation.create        any - own-admin - - - - - -
+delegation.list          any any own - - own - - -
+delegation.revoke        any - own-admin - - - - - -
+"""
+COLUMNS = ("admin", "regulator", "fsp", "so", "supplier", "platform", "consumer", "applicant", "anonymous")
+
+
+def test_policy_table_is_as_reviewed() -> None:
+    policy = Policy(Settings().resource("data", "policy.csv"))
+    actual = {name: tuple("|".join(sorted(op.scopes[c])) or "-" for c in COLUMNS)
+              for name, op in policy.operations.items()}
+    expected = {line.split()[0]: tuple(line.split()[1:]) for line in EXPECTED.strip().splitlines()}
+    assert actual == expected
+
+
+def test_delegable_scopes_are_the_platform_delegated_cells() -> None:
+    policy = Policy(Settings().resource("data", "policy.csv"))
+    assert policy.delegable == ["organisation.list", "organisation.read", "organisation.update"]
