@@ -27,11 +27,10 @@ class FmarError(Exception):
 
     def problem(self, instance: str | None = None) -> dict[str, Any]:
         """The RFC 9457 problem document."""
-        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status,
-                                "detail": self.detail}
+        body: dict[str, Any] = dict(self.extensions)  # extensions never replace the standard members
+        body.update({"type": self.type, "title": self.title, "status": self.status, "detail": self.detail})
         if instance:
             body["instance"] = instance
-        body.update(self.extensions)
         return body
 
 

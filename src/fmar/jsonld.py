@@ -98,6 +98,7 @@ class JsonLdContext:
         if unknown:
             raise Unprocessable(f"unknown term(s): {', '.join(unknown)}; see {self.deployment_url}",
                                 unknownTerms=unknown)
+        _check_nested_ids(doc, str(record))
         given_type = doc.get("type", doc.get("@type", record_type))
         if given_type != record_type:
             raise Unprocessable(f"type must be {record_type!r}, not {given_type!r}", pointer="/type")
@@ -150,7 +151,7 @@ class JsonLdContext:
         frame = {"@context": self.deployment_url, "@id": str(record), "@embed": "@always"}
         framed: dict[str, Any] = jsonld.frame(expanded, frame, {**self.options, "omitGraph": True})
         framed["@context"] = self.deployment_url
-        return {k: _drop_skolem_ids(v, str(record)) for k, v in framed.items()}
+        return framed
 
 
 def skolemise(graph: Graph, record: URIRef) -> Graph:
@@ -178,13 +179,23 @@ def skolemise(graph: Graph, record: URIRef) -> Graph:
     return out
 
 
-def _drop_skolem_ids(value: Any, record: str) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_skolem_ids(v, record) for k, v in value.items()
-                if not (k == "id" and isinstance(v, str) and v.startswith(record + "#"))}
-    if isinstance(value, list):
-        return [_drop_skolem_ids(v, record) for v in value]
-    return value
+def _check_nested_ids(doc: dict[str, Any], record: str) -> None:
+    """Nested objects belong to the record: they may only be named ``{record}#…`` (as the registry names them)."""
+    def walk(node: Any, top: bool) -> None:
+        if isinstance(node, dict):
+            for key in ("id", "@id"):
+                value = node.get(key)
+                if not top and value is not None and not (isinstance(value, str) and value.startswith(record + "#")):
+                    raise Unprocessable(f"a nested object's id must be left out or start with {record}#; "
+                                        "refer to other records by their ID instead", value=str(value))
+            for key, value in node.items():
+                if key != "@context":
+                    walk(value, False)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, False)
+
+    walk(doc, True)
 
 
 def parse_json(raw: bytes) -> Any:

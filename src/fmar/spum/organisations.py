@@ -201,7 +201,7 @@ class Organisations:
         def allowed_move() -> None:
             if target not in allowed:
                 raise Conflict(f"an organisation cannot move from {notation(str(current))} to "
-                               f"{notation(str(target))}", status=notation(str(current)))
+                               f"{notation(str(target))}", currentStatus=notation(str(current)))
 
         changes = [RecordChange(org, named, before, with_status(before, org, target))]
         if cascade:
