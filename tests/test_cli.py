@@ -1,0 +1,94 @@
+"""The ``fmar`` command: init (with demo data, twice), token, and serve on a real uvicorn."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from fmar.access.tokens import TokenService
+from fmar.cli import app
+from fmar.config import Settings
+
+FMAR = str(Path(sys.executable).parent / "fmar")
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data")
+    result = runner.invoke(app, ["init", "--data-dir", str(path), "--demo"])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_init_registers_demo_data_once(data_dir: Path) -> None:
+    demo = json.loads((data_dir / "demo.json").read_text())
+    assert set(demo["organisations"]) == {"fsp", "dno", "platform", "supplier", "regulator"}
+    assert demo["clients"][0]["client_secret"]
+    assert (data_dir / "demo.json").stat().st_mode & 0o077 == 0
+    again = runner.invoke(app, ["init", "--data-dir", str(data_dir), "--demo"])
+    assert again.exit_code == 0 and "already present" in again.output
+    assert json.loads((data_dir / "demo.json").read_text()) == demo
+
+
+def test_token_needs_only_the_key(data_dir: Path) -> None:
+    fsp = json.loads((data_dir / "demo.json").read_text())["organisations"]["fsp"]
+    result = runner.invoke(app, ["token", "--data-dir", str(data_dir), "--role", "fsp", "--org", fsp])
+    assert result.exit_code == 0, result.output
+    claims = TokenService(Settings(data_dir=data_dir)).verify(result.stdout.strip())
+    assert claims["role"] == "fsp" and claims["org"].endswith(fsp)
+    bad = runner.invoke(app, ["token", "--data-dir", str(data_dir), "--role", "wizard"])
+    assert bad.exit_code != 0
+
+
+def test_data_dir_from_the_environment(data_dir: Path) -> None:
+    result = runner.invoke(app, ["token", "--role", "admin"], env={"FMAR_DATA_DIR": str(data_dir)})
+    assert result.exit_code == 0
+    TokenService(Settings(data_dir=data_dir)).verify(result.stdout.strip())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_answers_on_127_0_0_1_with_demo_data(data_dir: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen([FMAR, "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not become ready")
+        # fmar token works while the server holds the store
+        token = subprocess.run([FMAR, "token", "--data-dir", str(data_dir), "--role", "regulator"], check=True,
+                               capture_output=True, text=True).stdout.strip()
+        listed = httpx.get(f"{base}/organisations", headers={"Authorization": f"Bearer {token}"}).json()
+        assert len(listed["items"]) == 5
+        client = json.loads((data_dir / "demo.json").read_text())["clients"][0]
+        grant = httpx.post(f"{base}/auth/token", data={"grant_type": "client_credentials"},
+                           auth=(client["client_id"], client["client_secret"]))
+        assert grant.status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_serve_refuses_an_uninitialised_directory(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["serve", "--data-dir", str(tmp_path / "empty")])
+    assert result.exit_code == 1 and "not initialised" in " ".join(result.output.split())
