@@ -22,6 +22,7 @@ run: init
 
 test: $(BIN)/fmar
 	$(BIN)/ruff check src tests
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(BIN)/fmar

@@ -25,7 +25,7 @@ def load_record(store: GraphStore, record: URIRef) -> tuple[Graph, URIRef | None
     graph = Graph()
     named: URIRef | None = None
     for row in store.select(_RECORD, bindings={"r": record}):
-        named = URIRef(row["g"])
+        named = URIRef(str(row["g"]))
         graph.add((row["s"], row["p"], row["o"]))
     return graph, named
 

@@ -117,4 +117,4 @@ class Authenticator:
             raise Forbidden("no delegation in force from that organisation to this platform")
         return Principal(role="platform", subject=platform.subject, org=fsp, user=platform.user,
                          agent_org=platform.org, delegated_scopes=frozenset(str(r["scope"]) for r in rows),
-                         delegation=URIRef(rows[0]["delegation"]), token_id=platform.token_id)
+                         delegation=URIRef(str(rows[0]["delegation"])), token_id=platform.token_id)

@@ -83,7 +83,7 @@ class Organisations:
                 return
             for row in self.r.store.select(_BY_COMPANY_NUMBER, bindings={"n": Literal(str(number))}):
                 if row["org"] != org:
-                    existing = self.r.iris.identifier(row["org"])
+                    existing = self.r.iris.identifier(str(row["org"]))
                     raise Duplicate(f"company number {number} is already registered as organisation {existing}",
                                     existingId=existing, existing=str(row["org"]))
         return [unique]
@@ -121,13 +121,13 @@ class Organisations:
         self.r.policy.require(principal, "organisation.read", org, "organisation.read")
         return org, self.load(org)[0]
 
-    def list(self, principal: Principal, limit: int = 100, after: str | None = None) -> tuple[list[URIRef], str | None]:
+    def page(self, principal: Principal, limit: int = 100, after: str | None = None) -> tuple[list[URIRef], str | None]:
         """The organisations the caller may read, in identifier order, with a cursor."""
         self.r.policy.require_role(principal, "organisation.list")
-        visible = [row["org"] for row in self.r.store.select(_ALL)
-                   if self.r.policy.allows(principal, "organisation.list", URIRef(row["org"]))
+        visible = [URIRef(str(row["org"])) for row in self.r.store.select(_ALL)
+                   if self.r.policy.allows(principal, "organisation.list", URIRef(str(row["org"])))
                    and (after is None or str(row["id"]) > after)]
-        page = [URIRef(o) for o in visible[:limit]]
+        page = visible[:limit]
         cursor = self.r.iris.identifier(page[-1]) if len(visible) > limit else None
         return page, cursor
 
@@ -196,6 +196,7 @@ class Organisations:
                     checks: list[Any] | None = None) -> tuple[URIRef, Graph]:
         before, named = self.load(org)
         current = before.value(org, FMAR.status)
+        assert current is not None  # noqa: S101 - load() found the status
         allowed = {row["to"] for row in self.r.store.select(_TRANSITIONS, bindings={"from": current})}
 
         def allowed_move() -> None:
@@ -215,7 +216,7 @@ class Organisations:
         """Users become Inactive; client credentials and delegations are revoked."""
         changes = []
         for row in self.r.store.select(_MEMBERS, bindings={"org": org}):
-            record = URIRef(row["record"])
+            record = URIRef(str(row["record"]))
             graph, named = load_record(self.r.store, record)
             kind = next(t for t in CLOSED_MEMBER_STATUS if (record, None, t) in graph)
             closed = CLOSED_MEMBER_STATUS[kind]

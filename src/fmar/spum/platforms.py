@@ -85,7 +85,7 @@ class Platforms:
     def list_clients(self, principal: Principal, org_value: str) -> list[tuple[URIRef, Graph]]:
         org = self.r.organisations.parse(org_value)
         self.r.policy.require(principal, "client.list", org, "organisation.read")
-        return [(URIRef(row["client"]), self.client_view(URIRef(row["client"])))
+        return [(URIRef(str(row["client"])), self.client_view(URIRef(str(row["client"]))))
                 for row in self.r.store.select(_CLIENTS, bindings={"org": org})]
 
     def client_view(self, client: URIRef) -> Graph:
@@ -158,7 +158,7 @@ class Platforms:
     def list_delegations(self, principal: Principal, org_value: str) -> list[tuple[URIRef, Graph]]:
         org = self.r.organisations.parse(org_value)
         self.r.policy.require(principal, "delegation.list", org, "organisation.read")
-        return [(URIRef(r["delegation"]), load_record(self.r.store, URIRef(r["delegation"]))[0])
+        return [(URIRef(str(r["delegation"])), load_record(self.r.store, URIRef(str(r["delegation"])))[0])
                 for r in self.r.store.select(_DELEGATIONS, bindings={"org": org})]
 
     def revoke_delegation(self, principal: Principal, org_value: str, delegation_value: str,

@@ -58,7 +58,7 @@ class Users:
                 return
             rows = self.r.store.select(_BY_EMAIL, bindings={"org": org, "wanted": Literal(str(email).lower())})
             if rows:
-                existing = self.r.iris.identifier(rows[0]["user"])
+                existing = self.r.iris.identifier(str(rows[0]["user"]))
                 raise Duplicate(f"{email} is already a user of this organisation ({existing})",
                                 existingId=existing, existing=str(rows[0]["user"]))
 
@@ -73,11 +73,12 @@ class Users:
         self.r.policy.require(principal, "user.read", org, "user.read")
         return user, graph
 
-    def list(self, principal: Principal, org_value: str) -> list[URIRef]:
+    def members(self, principal: Principal, org_value: str) -> list[URIRef]:
+        """The organisation's users, in ID order."""
         org = self.r.organisations.parse(org_value)
         self.r.policy.require(principal, "user.list", org, "organisation.read")
         self.r.organisations.load(org)
-        return [URIRef(r["user"]) for r in self.r.store.select(_MEMBERS, bindings={"org": org})]
+        return [URIRef(str(r["user"])) for r in self.r.store.select(_MEMBERS, bindings={"org": org})]
 
     def set_active(self, principal: Principal, value: str, active: bool, reason: str | None,
                    request_id: str | None = None) -> tuple[URIRef, Graph]:

@@ -69,8 +69,9 @@ class OxigraphStore:
             query = _bind(query, bindings)
         if graphs is None:
             return self._store.query(query, use_default_graph_as_union=True)
-        names = [ox.NamedNode(str(g)) for g in graphs]
-        return self._store.query(query, default_graph=names, named_graphs=names)
+        default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = [ox.NamedNode(str(g)) for g in graphs]
+        named: list[ox.NamedNode | ox.BlankNode] = [ox.NamedNode(str(g)) for g in graphs]
+        return self._store.query(query, default_graph=default, named_graphs=named)
 
     def select(self, query: str, *, bindings: Mapping[str, Node] | None = None,
                graphs: Sequence[URIRef] | None = None) -> list[Row]:

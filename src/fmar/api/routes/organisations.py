@@ -30,7 +30,7 @@ def list_organisations(request: Request, principal: Caller, registry: Reg,
                        after: Annotated[str | None, Query(description="Cursor: the last ID of the previous page.")]
                        = None) -> dict[str, object]:
     """The organisations the caller may read, in ID order, a page at a time."""
-    page, cursor = registry.organisations.list(principal, limit, after)
+    page, cursor = registry.organisations.page(principal, limit, after)
     next_url = str(request.url.include_query_params(after=cursor)) if cursor else None
     return collection(registry, [(o, registry.organisations.load(o)[0]) for o in page], next_url)
 

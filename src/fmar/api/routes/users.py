@@ -23,7 +23,7 @@ def register_user(request: Request, principal: Caller, registry: Reg, request_id
 @router.get("/organisations/{org_id:fmarid}/users", **operation("user.list"))
 def list_users(principal: Caller, registry: Reg, org_id: str) -> dict[str, object]:
     """The organisation's users."""
-    users = registry.users.list(principal, org_id)
+    users = registry.users.members(principal, org_id)
     return collection(registry, [(u, load_record(registry.store, u)[0]) for u in users])
 
 
