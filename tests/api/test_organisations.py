@@ -68,6 +68,15 @@ def test_every_rdf_format_carries_the_same_graph(world: World, media: str) -> No
     assert isomorphic(Graph().parse(data=response.text, format=RDF_TYPES[media]), from_jsonld)
 
 
+def test_head_gives_the_headers_of_get(world: World) -> None:
+    body = _create(world)
+    get = world.client.get(f"/organisations/{body['identifier']}", headers=world.auth("admin"))
+    head = world.client.head(f"/organisations/{body['identifier']}", headers=world.auth("admin"))
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == get.headers["etag"]
+    assert head.headers["content-type"] == get.headers["content-type"]
+
+
 def test_unacceptable_format_is_406(world: World) -> None:
     body = _create(world)
     response = world.client.get(f"/organisations/{body['identifier']}", headers={**world.auth("admin"), "Accept": "text/csv"})

@@ -172,3 +172,23 @@ def test_on_behalf_of_accepts_the_iri(world: World, platform: str) -> None:
         "Authorization": f"Bearer {_platform_token(world, platform)}", "On-Behalf-Of": iri})
     assert response.status_code == 200
     assert isinstance(URIRef(response.json()["id"]), URIRef)
+
+
+def test_revoked_credentials_and_delegations_cannot_be_revoked_again(world: World, platform: str) -> None:
+    fsp = world.org("FSP")
+    client_id, _ = world.client_credentials(platform)
+    delegation = world.delegation(fsp, platform, ["organisation.read"])
+    for path, headers in ((f"/organisations/{platform}/clients/{client_id}/revoke", world.auth("platform", platform)),
+                          (f"/organisations/{fsp}/delegations/{delegation}/revoke", world.auth("fsp", fsp))):
+        assert world.client.post(path, headers=headers).status_code == 200
+        before = world.snapshot()
+        assert world.client.post(path, headers=headers).status_code == 409
+        assert world.snapshot() == before
+
+
+def test_a_platform_cannot_revoke_another_platforms_client(world: World, platform: str) -> None:
+    other = world.org("PLATFORM")
+    client_id, _ = world.client_credentials(other)
+    response = world.client.post(f"/organisations/{platform}/clients/{client_id}/revoke",
+                                 headers=world.auth("platform", platform))
+    assert response.status_code == 404

@@ -14,7 +14,7 @@ from fmar.access.policy import Policy
 from fmar.access.principal import ROLES
 from fmar.api import problems
 from fmar.api.deps import OPERATION_KEY
-from fmar.api.middleware import BodyLimit, RequestId
+from fmar.api.middleware import BodyLimit, HeadAsGet, RequestId
 from fmar.api.routes import auth, meta, organisations, platforms, users
 from fmar.registry import Registry
 
@@ -38,6 +38,7 @@ def create_app(registry: Registry, *, close_registry: bool = False) -> FastAPI:
     app.openapi = lambda: _openapi(app, registry.policy)  # type: ignore[method-assign]
     problems.install(app)
     app.add_middleware(BodyLimit, limit=registry.settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(RequestId)
     return app
 

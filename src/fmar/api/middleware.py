@@ -36,6 +36,25 @@ class RequestId:
         await self.app(scope, receive, send_with_id)
 
 
+class HeadAsGet:
+    """Answer ``HEAD`` on every ``GET`` resource (RFC 9110 §9.3.2): same status and headers, no body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
 class BodyLimit:
     """Refuse bodies over ``limit`` bytes with 413, by Content-Length or while streaming."""
 
