@@ -146,7 +146,7 @@ class JsonLdContext:
 
     def write(self, graph: Graph, record: URIRef) -> dict[str, Any]:
         """Frame a record's graph as compacted JSON-LD with nested objects embedded."""
-        nquads = graph.serialize(format="nt")
+        nquads = "\n".join(sorted(graph.serialize(format="nt").splitlines()))  # stable order of @set values
         expanded = jsonld.from_rdf(nquads, {"format": "application/n-quads"})
         frame = {"@context": self.deployment_url, "@id": str(record), "@embed": "@always"}
         framed: dict[str, Any] = jsonld.frame(expanded, frame, {**self.options, "omitGraph": True})

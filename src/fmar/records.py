@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import Any
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
+from fmar.errors import Unprocessable
 from fmar.iris import DCTERMS, FMAR
 from fmar.store import GraphStore
 
@@ -73,6 +75,14 @@ def with_status(graph: Graph, record: URIRef, status: URIRef) -> Graph:
     new += graph
     new.set((record, FMAR.status, status))
     return new
+
+
+def pop_text(body: dict[str, Any], key: str) -> str | None:
+    """Remove and return an optional text member of a submission (``reason``, ``justification``)."""
+    value = body.pop(key, None)
+    if value is not None and not isinstance(value, str):
+        raise Unprocessable(f"{key} must be a string", pointer=f"/{key}")
+    return value
 
 
 REGISTRY_SET = ("id", "identifier", "status", "recordedAt", "acceptedWarnings")

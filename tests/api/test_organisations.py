@@ -6,9 +6,11 @@ import json
 from urllib.parse import quote
 
 import pytest
-from rdflib import Graph
+from rdflib import Graph, Literal
 from rdflib.compare import isomorphic
+from rdflib.namespace import RDF
 
+from fmar.iris import DCTERMS, FMAR, code
 from tests.api.conftest import World
 from tests.conftest import org_body
 
@@ -50,8 +52,9 @@ def test_applicant_registration_is_pending_and_the_admin_approves(world: World) 
     assert approved.status_code == 200 and approved.json()["status"] == "Active"
 
 
-def test_jsonld_submission_with_the_published_context(world: World) -> None:
-    body = {"@context": "https://w3id.org/fmar/context.jsonld", "type": "Organisation", **org_body()}
+@pytest.mark.parametrize("context", ["https://w3id.org/fmar/context.jsonld", "http://testserver/context.jsonld"])
+def test_jsonld_submission_with_the_published_context(world: World, context: str) -> None:
+    body = {"@context": context, "type": "Organisation", **org_body()}
     response = world.client.post("/organisations", content=json.dumps(body), headers={
         **world.auth("admin"), "Content-Type": "application/ld+json"})
     assert response.status_code == 201, response.text
@@ -192,3 +195,20 @@ def test_suspended_organisation_tokens_are_forbidden(world: World) -> None:
     org = world.org("FSP")
     _move(world, org, "Suspended")
     assert world.client.get(f"/organisations/{org}", headers=world.auth("fsp", org)).status_code == 403
+
+
+def test_deregistration_is_refused_while_assets_depend_on_it(world: World) -> None:
+    org = world.org("FSP")
+    iris = world.registry.iris
+    asset = iris.record("assets", "11111111-1111-4111-8111-111111111111")
+    graph = iris.org_graph(iris.record("organisations", org))
+    # Set up as the asset module will record one (it arrives in a later issue).
+    world.registry.store.apply([], [(asset, RDF.type, FMAR.Asset, graph),
+                                    (asset, DCTERMS.identifier, Literal(iris.identifier(asset)), graph),
+                                    (asset, FMAR.operatedBy, iris.record("organisations", org), graph),
+                                    (asset, FMAR.status, code("AssetStatus", "Verified"), graph)])
+    before = world.snapshot()
+    response = world.client.post(f"/organisations/{org}/deregister", json={"reason": "x"}, headers=world.auth("admin"))
+    assert response.status_code == 409
+    assert response.json()["dependents"] == [{"kind": "active asset", "id": iris.identifier(asset), "record": str(asset)}]
+    assert world.snapshot() == before

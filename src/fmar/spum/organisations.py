@@ -9,7 +9,7 @@ from rdflib import Graph, Literal, URIRef
 from fmar.access.principal import Principal
 from fmar.errors import Conflict, Duplicate, NotFound, PreconditionFailed, PreconditionRequired, Unprocessable, ValidationFailed
 from fmar.iris import DCTERMS, FMAR, code, new_id, notation
-from fmar.records import REGISTRY_SET, carry_over, etag, load_record, merge_patch, stamp, with_status
+from fmar.records import REGISTRY_SET, carry_over, etag, load_record, merge_patch, pop_text, stamp, with_status
 from fmar.writepath import Change, RecordChange
 
 if TYPE_CHECKING:
@@ -88,11 +88,11 @@ class Organisations:
                                     existingId=existing, existing=str(row["org"]))
         return [unique]
 
-    def _verify_company(self, graph: Graph, org: URIRef) -> None:
+    def _verify_company(self, graph: Graph, org: URIRef, justification: str | None) -> None:
         number = graph.value(org, FMAR.companyNumber)
         if number is None:
             return
-        self.r.write.check(graph, [org], None)  # format errors first, before asking the register
+        self.r.write.check(graph, [org], justification)  # format errors first, before asking the register
         check = self.r.companies.verify(str(number))
         if check is not None and not (check.found and check.active):
             state = "is not on the company register" if not check.found else "is not an active company"
@@ -107,13 +107,16 @@ class Organisations:
         self.r.policy.require_role(principal, "organisation.create")
         identifier = new_id()
         org = self.r.iris.record("organisations", identifier)
+        body = dict(body)
+        justification = pop_text(body, "justification")
         graph = self._read_body(body, org, creating=True)
         status = "Active" if principal.role == "admin" else "PendingApproval"
         stamp(graph, org, identifier, code(ORG_STATUS, status))
-        self._verify_company(graph, org)
+        self._verify_company(graph, org, justification)
         self.r.write.commit(Change("organisation.create", principal, None,
                                    [RecordChange(org, self.r.iris.org_graph(org), Graph(), graph)],
-                                   request_id=request_id, checks=self._company_checks(graph, org)))
+                                   justification=justification, request_id=request_id,
+                                   checks=self._company_checks(graph, org)))
         return org, graph
 
     def get(self, principal: Principal, value: str) -> tuple[URIRef, Graph]:
@@ -139,17 +142,18 @@ class Organisations:
         if not isinstance(patch, dict):
             raise Unprocessable("a merge patch must be a JSON object")
         patch = dict(patch)
-        reason = patch.pop("reason", None)
+        reason, justification = pop_text(patch, "reason"), pop_text(patch, "justification")
         changed = sorted(k for k in (*REGISTRY_SET, "type") if k in patch)
         if changed:
             raise Unprocessable(f"{', '.join(changed)} cannot be changed by PATCH", terms=changed)
         before, named = self.load(org)
         _require_match(if_match, before)
         current = self.r.context.write(before, org)
+        current.pop("acceptedWarnings", None)  # revalidated in full: warnings are accepted afresh
         after = self._read_body(merge_patch(current, patch), org, creating=False)  # type: ignore[arg-type]
         carry_over(before, after, org, (DCTERMS.identifier, FMAR.status, FMAR.recordedAt))
         if after.value(org, FMAR.companyNumber) != before.value(org, FMAR.companyNumber):
-            self._verify_company(after, org)
+            self._verify_company(after, org, justification)
 
         def unchanged() -> None:
             if etag(load_record(self.r.store, org)[0]) != etag(before):
@@ -157,7 +161,8 @@ class Organisations:
 
         self.r.write.commit(Change("organisation.update", principal, org,
                                    [RecordChange(org, named, before, after)], reason=reason,
-                                   request_id=request_id, read_operation="organisation.read",
+                                   justification=justification, request_id=request_id,
+                                   read_operation="organisation.read",
                                    checks=[unchanged, *self._company_checks(after, org)]))
         return org, after
 

@@ -1,0 +1,60 @@
+"""The one write path: violations refuse, warnings refuse unless justified, and accepted warnings are kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import Literal
+
+from fmar.access.principal import SYSTEM
+from fmar.errors import ValidationFailed
+from fmar.iris import FMAR
+from fmar.records import etag
+from fmar.registry import Registry
+from fmar.validation import rules
+from fmar.validation.shacl import Validator
+from tests.conftest import org_body
+
+WARNING_SHAPE = Path(__file__).parent / "fixtures" / "warning-shape.ttl"
+LONG = "A Very Long Trading Name Indeed"
+
+
+@pytest.fixture
+def soft(registry: Registry) -> Registry:
+    files = [*sorted(registry.settings.resource("shapes").rglob("*.ttl")), WARNING_SHAPE]
+    registry.write.validator = Validator(files, registry.context.term_for, rules.ALL)
+    return registry
+
+
+def test_a_warning_without_justification_is_refused(soft: Registry) -> None:
+    before = set(soft.store.quads())
+    with pytest.raises(ValidationFailed) as exc:
+        soft.organisations.create(SYSTEM, org_body(tradingName=LONG))
+    errors = exc.value.extensions["errors"]
+    assert [(e["path"], e["severity"]) for e in errors] == [("tradingName", "Warning")]
+    assert "justification" in exc.value.detail
+    assert set(soft.store.quads()) == before
+
+
+def test_violations_are_reported_with_warnings_and_refuse_even_when_justified(soft: Registry) -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        soft.organisations.create(SYSTEM, org_body(tradingName=LONG, legalName="", justification="really"))
+    assert {e["severity"] for e in exc.value.extensions["errors"]} == {"Violation", "Warning"}
+
+
+def test_a_justified_warning_is_accepted_and_kept_with_the_record_and_the_event(soft: Registry) -> None:
+    org, _ = soft.organisations.create(SYSTEM, org_body(tradingName=LONG, justification="the registered name"))
+    record = soft.organisations.get(SYSTEM, str(org))[1]
+    body = soft.context.write(record, org)
+    assert body["acceptedWarnings"][0]["warningPath"] == "tradingName"
+    events = soft.store.select("""PREFIX fmar: <https://w3id.org/fmar#>
+        SELECT ?j WHERE { GRAPH ?g { ?e fmar:record ?r ; fmar:justification ?j } }""", bindings={"r": org})
+    assert [str(e["j"]) for e in events] == ["the registered name"]
+    # an update is revalidated in full: the warning must be justified again
+    with pytest.raises(ValidationFailed):
+        soft.organisations.update(SYSTEM, str(org), {"website": "https://fen.example"}, etag(record))
+    _, after = soft.organisations.update(SYSTEM, str(org), {"website": "https://fen.example", "justification": "still"},
+                                         etag(record))
+    assert len(list(after.objects(org, FMAR.acceptedWarning))) == 1
+    assert (None, FMAR.warningMessage, Literal("tradingName is unusually long; check it or justify it")) in after
