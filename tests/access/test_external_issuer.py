@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
@@ -15,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fmar.access.tokens import TokenService
 from fmar.config import Settings
 from fmar.errors import Unauthorized
+from tests.local_http import local_server
 
 
 @pytest.fixture
@@ -23,21 +22,8 @@ def issuer() -> Iterator[tuple[str, rsa.RSAPrivateKey]]:
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
     jwks = json.dumps({"keys": [{**jwk, "kid": "ext-1", "use": "sig", "alg": "RS256"}]}).encode()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(jwks)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/jwks.json", key
-    server.shutdown()
-    server.server_close()
+    with local_server(lambda path, headers: (200, jwks, "application/json")) as (base, _):
+        yield f"{base}/jwks.json", key
 
 
 def _token(key: object, **claims: object) -> str:

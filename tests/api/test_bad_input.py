@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
@@ -15,31 +13,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.api.conftest import World
 from tests.conftest import org_body
+from tests.local_http import local_server
 
 
 @pytest.fixture
-def context_server() -> Iterator[tuple[str, list[str]]]:
+def context_server() -> Iterator[tuple[str, list[tuple[str, dict[str, str]]]]]:
     """A JSON-LD context on 127.0.0.1 that records every request made to it."""
-    hits: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            hits.append(self.path)
-            body = json.dumps({"@context": {"legalName": "http://evil.example/name"}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/ld+json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/context.jsonld", hits
-    server.shutdown()
-    server.server_close()
+    body = json.dumps({"@context": {"legalName": "http://evil.example/name"}}).encode()
+    with local_server(lambda path, headers: (200, body, "application/ld+json")) as (base, seen):
+        yield f"{base}/context.jsonld", seen
 
 
 def _refused(world: World, response: Any, status: int, before: set[tuple[object, ...]]) -> dict[str, Any]:
@@ -83,7 +65,7 @@ def test_unprocessable_submissions_are_422(world: World, body: Any, needle: str)
     assert needle in json.dumps(problem)
 
 
-def test_a_remote_context_is_refused_and_never_fetched(world: World, context_server: tuple[str, list[str]]) -> None:
+def test_a_remote_context_is_refused_and_never_fetched(world: World, context_server: tuple[str, list[object]]) -> None:
     url, hits = context_server
     before = world.snapshot()
     problem = _refused(world, _post(world, {"@context": url, **org_body()}), 422, before)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -16,54 +14,39 @@ from fmar.errors import ValidationFailed
 from fmar.registry import Registry
 from fmar.spum.company import CompanyRegisterUnavailable
 from tests.conftest import org_body
+from tests.local_http import local_server
 
+Served = tuple[str, list[tuple[str, dict[str, str]]]]
 REGISTER = {"01234567": "active", "07654321": "dissolved"}
 
 
-@pytest.fixture
-def register() -> Iterator[tuple[str, list[str]]]:
-    seen: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            seen.append(self.headers.get("Authorization", ""))
-            number = self.path.rsplit("/", 1)[-1]
-            if number == "99999999":
-                self.send_response(500)
-                self.end_headers()
-                return
-            if number not in REGISTER:
-                self.send_response(404)
-                self.end_headers()
-                return
-            body = json.dumps({"company_number": number, "company_status": REGISTER[number],
-                               "company_name": "X LTD"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", seen
-    server.shutdown()
-    server.server_close()
+def _register(path: str, headers: dict[str, str]) -> tuple[int, bytes, str]:
+    number = path.rsplit("/", 1)[-1]
+    if number == "99999999":
+        return 500, b"", "text/plain"
+    if number not in REGISTER:
+        return 404, b"", "text/plain"
+    body = {"company_number": number, "company_status": REGISTER[number], "company_name": "X LTD"}
+    return 200, json.dumps(body).encode(), "application/json"
 
 
 @pytest.fixture
-def checked(register: tuple[str, list[str]]) -> Registry:
+def register() -> Iterator[Served]:
+    with local_server(_register) as served:
+        yield served
+
+
+@pytest.fixture
+def checked(register: Served) -> Registry:
     reg = Registry(Settings(base_iri="http://testserver/", company_verifier="companies-house",
                             companies_house_url=register[0], companies_house_key="test-key"))
     load_reference(reg)
     return reg
 
 
-def test_an_active_company_is_accepted(checked: Registry, register: tuple[str, list[str]]) -> None:
+def test_an_active_company_is_accepted(checked: Registry, register: Served) -> None:
     checked.organisations.create(SYSTEM, org_body(companyNumber="01234567"))
-    assert register[1] and register[1][0].startswith("Basic ")
+    assert register[1] and register[1][0][1]["Authorization"].startswith("Basic ")
 
 
 @pytest.mark.parametrize("number", ["07654321", "11111111"], ids=["dissolved", "not-on-register"])
@@ -83,7 +66,7 @@ def test_register_failure_is_503_and_changes_nothing(checked: Registry) -> None:
     assert set(checked.store.quads()) == before
 
 
-def test_format_errors_are_reported_before_asking_the_register(checked: Registry, register: tuple[str, list[str]]) -> None:
+def test_format_errors_are_reported_before_asking_the_register(checked: Registry, register: Served) -> None:
     with pytest.raises(ValidationFailed):
         checked.organisations.create(SYSTEM, org_body(companyNumber="12"))
     assert register[1] == []
