@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from pyshacl import validate
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF
 from rdflib.term import Node
 
 from fmar.iris import CODE
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
+FMAR_FOR_CATEGORY = URIRef("https://w3id.org/fmar#forCategory")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Validator:
         self.shapes = Graph()
         for path in shape_files:
             self.shapes.parse(path, format="turtle")
+        target_categories(self.shapes)
         self.term_for = term_for
         self.rules = list(rules)
 
@@ -118,6 +120,19 @@ class Validator:
             parent_term = next((t for iri, t in self.term_for.items() if iri.endswith("#" + parent)), parent)
             return f"{parent_term}.{term}" if term else parent_term
         return term
+
+
+def target_categories(shapes: Graph) -> Graph:
+    """Aim each category shape (``fmar:forCategory``) at the assets of its category (a SHACL-AF SPARQL target)."""
+    for shape, category in list(shapes.subject_objects(FMAR_FOR_CATEGORY)):
+        if (shape, SH.target, None) in shapes:
+            continue
+        target = BNode()
+        shapes.add((shape, SH.target, target))
+        shapes.add((target, RDF.type, SH.SPARQLTarget))
+        shapes.add((target, SH.select, Literal(
+            f"SELECT ?this WHERE {{ ?this <https://w3id.org/fmar#assetCategory> <{category}> }}")))
+    return shapes
 
 
 def _about(focus: Node | None, focus_nodes: list[Node]) -> bool:
