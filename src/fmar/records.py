@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import XSD
+from rdflib.term import Node
 
-from fmar.errors import Unprocessable
-from fmar.iris import DCTERMS, FMAR
+from fmar.errors import Conflict, PreconditionFailed, PreconditionRequired, Unprocessable
+from fmar.iris import DCTERMS, FMAR, notation
 from fmar.store import GraphStore
 
 # A record is its subject's triples plus those of its skolemised nested nodes ({record}#…).
@@ -77,6 +79,21 @@ def with_status(graph: Graph, record: URIRef, status: URIRef) -> Graph:
     return new
 
 
+_TRANSITIONS = """PREFIX fmar: <https://w3id.org/fmar#>
+SELECT ?to WHERE { ?from fmar:transitionTo ?to }"""
+
+
+def transition_check(store: GraphStore, what: str, current: Node | None, target: URIRef) -> Callable[[], None]:
+    """A write-path check refusing (409) a status move the code list's ``fmar:transitionTo`` does not allow."""
+    allowed = {row["to"] for row in store.select(_TRANSITIONS, bindings={"from": current})} if current else set()
+
+    def allowed_move() -> None:
+        if target not in allowed:
+            raise Conflict(f"{what} cannot move from {notation(str(current))} to {notation(str(target))}",
+                           currentStatus=notation(str(current)))
+    return allowed_move
+
+
 def pop_text(body: dict[str, Any], key: str) -> str | None:
     """Remove and return an optional text member of a submission (``reason``, ``justification``)."""
     value = body.pop(key, None)
@@ -86,3 +103,12 @@ def pop_text(body: dict[str, Any], key: str) -> str | None:
 
 
 REGISTRY_SET = ("id", "identifier", "status", "recordedAt", "acceptedWarnings")
+
+
+def require_match(if_match: str | None, current: Graph) -> None:
+    """428 without ``If-Match``; 412 when it names no current version of the record."""
+    if not if_match:
+        raise PreconditionRequired("send If-Match with the ETag of the version you are changing")
+    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
+    if "*" not in tags and etag(current) not in tags:
+        raise PreconditionFailed("the record has changed since that ETag; GET it again", etag=etag(current))

@@ -21,6 +21,7 @@ class Registry:
 
     def __init__(self, settings: Settings, store: GraphStore | None = None,
                  companies: CompanyVerifier | None = None) -> None:
+        from fmar.arm.assets import Assets
         from fmar.spum.organisations import Organisations
         from fmar.spum.platforms import Platforms
         from fmar.spum.users import Users
@@ -39,6 +40,7 @@ class Registry:
         self.organisations = Organisations(self)
         self.users = Users(self)
         self.platforms = Platforms(self)
+        self.assets = Assets(self)
 
     def close(self) -> None:
         self.store.close()

@@ -48,6 +48,11 @@ class Change:
     justification: str | None = None
     request_id: str | None = None
     read_operation: str | None = None
+    target_area: URIRef | None = None
+    #: Terms whose change is material (an asset's category, MPAN, capacity): recorded in the event.
+    material: Sequence[str] = ()
+    #: Facts beyond the records and what they link to that the shapes need (e.g. other assets on the same MPAN).
+    context: Graph | None = None
     #: Checks that need the write lock (uniqueness, state preconditions); raise to refuse.
     checks: Sequence[Callable[[], None]] = field(default_factory=list)
 
@@ -85,9 +90,13 @@ class WritePath:
                 graph += self.store.construct(_REFERENCED, bindings={"r": obj})
         return graph
 
-    def check(self, data: Graph, focus: Sequence[Node], justification: str | None) -> list[Result]:
+    def check(self, data: Graph, focus: Sequence[Node], justification: str | None,
+              extra: Graph | None = None) -> list[Result]:
         """Validate; violations refuse, warnings refuse unless justified. Returns accepted warnings."""
-        results = self.validator.validate(data, focus, self.context(data))
+        context = self.context(data)
+        if extra is not None:
+            context += extra
+        results = self.validator.validate(data, focus, context)
         violations = [r for r in results if r.severity == "Violation"]
         warnings = [r for r in results if r.severity != "Violation"]
         if violations:
@@ -99,7 +108,8 @@ class WritePath:
 
     def commit(self, change: Change) -> Committed:
         """Run the unit of work; on any refusal nothing is written."""
-        self.policy.require(change.principal, change.operation, change.target_org, change.read_operation)
+        self.policy.require(change.principal, change.operation, change.target_org, change.read_operation,
+                            change.target_area)
         lock = getattr(self.store, "write_lock", None)
         if lock is None:
             raise RuntimeError("the store must provide a write lock")
@@ -110,7 +120,7 @@ class WritePath:
             for rc in change.records:
                 data += rc.after
             warnings = self.check(data, [rc.record for rc in change.records if len(rc.after)],
-                                  change.justification)
+                                  change.justification, change.context)
             if warnings:
                 _attach_warnings(change.records[0], warnings)
             removed: list[Quad] = []
@@ -119,7 +129,7 @@ class WritePath:
                 removed += [(s, p, o, rc.graph) for s, p, o in rc.before - rc.after]
                 added += [(s, p, o, rc.graph) for s, p, o in rc.after - rc.before]
             info = EventInfo(change.operation, change.principal, [rc.record for rc in change.records],
-                             change.reason, change.justification, change.request_id)
+                             change.reason, change.justification, change.request_id, tuple(change.material))
             event, audit = event_quads(self.iris, info, removed, added)
             self.store.apply(removed, added + audit)
         return Committed(event, warnings)

@@ -14,12 +14,14 @@ from rdflib.namespace import XSD
 from fmar.access.principal import ANONYMOUS, ROLES, Principal
 from fmar.access.tokens import TokenService, invalid_token
 from fmar.errors import BadRequest, Forbidden
-from fmar.iris import Iris, code
+from fmar.iris import Iris, code, notation
 from fmar.store import GraphStore
 
 _ORG = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?status ?registryRole WHERE { ?org a fmar:Organisation ; fmar:status ?status .
   OPTIONAL { ?org fmar:hasRole ?role . ?role fmar:registryRole ?registryRole } }"""
+_AREAS = """PREFIX fmar: <https://w3id.org/fmar#>
+SELECT ?area WHERE { ?org fmar:networkArea ?area }"""
 _USER = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?status ?org ?role WHERE { ?user a fmar:User ; fmar:status ?status ; fmar:memberOf ?org .
   OPTIONAL { ?user fmar:hasRole ?role } }"""
@@ -34,6 +36,7 @@ SELECT ?delegation ?scope WHERE {
   FILTER (?from <= ?now && (!BOUND(?to) || ?now < ?to)) }"""
 
 ORG_REQUIRED = {"fsp", "so", "supplier", "platform"}
+OPERATOR = frozenset({"ORG_ADMIN", "ASSET_MANAGER"})
 CLOSED = {code("OrganisationStatus", "Inactive"), code("OrganisationStatus", "Withdrawn")}
 
 
@@ -58,9 +61,11 @@ class Authenticator:
             raise invalid_token(f"unknown role {role!r}")
         org = self._org_claim(claims.get("org"), role)
         subject = str(claims["sub"])
-        user, org_admin = self._subject(subject, claims, org)
-        principal = Principal(role=role, subject=subject, org=org, user=user, org_admin=org_admin,
-                              token_id=claims.get("jti"))
+        user, roles = self._subject(subject, claims, org)
+        areas = frozenset(URIRef(str(r["area"])) for r in self.store.select(_AREAS, bindings={"org": org})) \
+            if role == "so" and org is not None else frozenset()
+        principal = Principal(role=role, subject=subject, org=org, user=user, org_admin="ORG_ADMIN" in roles,
+                              asset_manager="ASSET_MANAGER" in roles, areas=areas, token_id=claims.get("jti"))
         if on_behalf_of:
             return self._on_behalf_of(principal, on_behalf_of)
         return principal
@@ -86,24 +91,24 @@ class Authenticator:
             raise Forbidden(f"the organisation holds no role that allows {role!r} tokens")
         return org
 
-    def _subject(self, subject: str, claims: dict[str, object], org: URIRef | None) -> tuple[URIRef | None, bool]:
+    def _subject(self, subject: str, claims: dict[str, object], org: URIRef | None) -> tuple[URIRef | None, frozenset[str]]:
         """A registered user (must be Active, in the token's org) or a platform client (must be Active)."""
         if claims.get("client_id"):
             rows = self.store.select(_CLIENT, bindings={"id": Literal(str(claims["client_id"]))})
             if not rows or rows[0]["status"] != code("CredentialStatus", "Active") or rows[0]["org"] != org:
                 raise invalid_token("the client credential has been revoked")
-            return None, False
+            return None, frozenset({"ASSET_MANAGER"})  # a platform's client manages, never administers
         user = self.iris.parse(subject, "users")
         if user is None:
-            return None, True  # an operator-issued token for the organisation itself
+            return None, OPERATOR  # an operator-issued token for the organisation itself
         rows = self.store.select(_USER, bindings={"user": user})
         if not rows:
-            return None, True
+            return None, OPERATOR
         if rows[0]["status"] != code("UserStatus", "Active"):
             raise invalid_token("the user is deactivated")
         if org is not None and rows[0]["org"] != org:
             raise invalid_token("the user does not belong to the token's organisation")
-        return user, any(r.get("role") == code("UserRole", "ORG_ADMIN") for r in rows)
+        return user, frozenset(notation(str(r["role"])) for r in rows if "role" in r)
 
     def _on_behalf_of(self, platform: Principal, value: str) -> Principal:
         if platform.role != "platform" or platform.org is None:
@@ -116,5 +121,6 @@ class Authenticator:
         if not rows:
             raise Forbidden("no delegation in force from that organisation to this platform")
         return Principal(role="platform", subject=platform.subject, org=fsp, user=platform.user,
+                         asset_manager=True,
                          agent_org=platform.org, delegated_scopes=frozenset(str(r["scope"]) for r in rows),
                          delegation=URIRef(str(rows[0]["delegation"])), token_id=platform.token_id)

@@ -5,6 +5,8 @@ Cells hold the scopes a role has for an operation, joined by ``|``:
 * ``any`` – every record;
 * ``own`` – records of the organisation the caller acts for;
 * ``own-admin`` – the same, and the caller administers that organisation;
+* ``own-manager`` – the same, and the caller administers it or manages its assets;
+* ``area`` – records in a system operator's network areas (DNO licence areas);
 * ``delegated`` – a platform acting On-Behalf-Of an FSP whose delegation names the operation;
 * ``-`` – none.
 
@@ -23,7 +25,7 @@ from rdflib import URIRef
 from fmar.access.principal import ROLES, Principal
 from fmar.errors import Forbidden, NotFound, Unauthorized
 
-SCOPES = {"any", "own", "own-admin", "delegated"}
+SCOPES = {"any", "own", "own-admin", "own-manager", "area", "delegated"}
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,9 @@ class Policy:
     def scopes(self, role: str, operation: str) -> frozenset[str]:
         return self.operations[operation].scopes.get(role, frozenset())
 
-    def allows(self, principal: Principal, operation: str, target_org: URIRef | None) -> bool:
-        """Whether the principal may perform ``operation`` on a record of ``target_org``."""
+    def allows(self, principal: Principal, operation: str, target_org: URIRef | None,
+               target_area: URIRef | None = None) -> bool:
+        """Whether the principal may perform ``operation`` on a record of ``target_org`` (in ``target_area``)."""
         if principal.acting_for_other:
             # A platform acting for an FSP: the delegation must name the operation, and the
             # table must let platforms perform it by delegation, on that FSP's records only.
@@ -75,8 +78,12 @@ class Policy:
         scopes = self.scopes(principal.role, operation)
         if "any" in scopes:
             return True
+        if "area" in scopes and target_area is not None and target_area in principal.areas:
+            return True
         own = target_org is not None and target_org == principal.org
         if own and "own" in scopes:
+            return True
+        if own and "own-manager" in scopes and (principal.org_admin or principal.asset_manager):
             return True
         return own and "own-admin" in scopes and principal.org_admin
 
@@ -95,11 +102,11 @@ class Policy:
             raise Forbidden(f"role {principal.role!r} may not perform {operation!r}")
 
     def require(self, principal: Principal, operation: str, target_org: URIRef | None,
-                read_operation: str | None = None) -> None:
+                read_operation: str | None = None, target_area: URIRef | None = None) -> None:
         """Decide one request on one target: nothing, 403, or 404 when the caller may not even see it."""
         self.require_role(principal, operation)
-        if self.allows(principal, operation, target_org):
+        if self.allows(principal, operation, target_org, target_area):
             return
-        if read_operation and not self.allows(principal, read_operation, target_org):
+        if read_operation and not self.allows(principal, read_operation, target_org, target_area):
             raise NotFound("no such record")
         raise Forbidden(f"role {principal.role!r} may not perform {operation!r} on this record")

@@ -15,7 +15,9 @@ class Principal:
 
     ``org`` is the organisation the caller acts for: its own, or for a platform using
     ``On-Behalf-Of``, the FSP it acts for (then ``agent_org`` is the platform and
-    ``delegated_scopes`` the operations the delegation grants).
+    ``delegated_scopes`` the operations the delegation grants). ``org_admin`` and
+    ``asset_manager`` come from the user's roles in the organisation; ``areas`` are the DNO
+    licence areas of a system operator's organisation.
     """
 
     role: str
@@ -23,6 +25,8 @@ class Principal:
     org: URIRef | None = None
     user: URIRef | None = None
     org_admin: bool = False
+    asset_manager: bool = False
+    areas: frozenset[URIRef] = field(default_factory=frozenset)
     agent_org: URIRef | None = None
     delegated_scopes: frozenset[str] = field(default_factory=frozenset)
     delegation: URIRef | None = None

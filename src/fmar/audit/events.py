@@ -25,6 +25,7 @@ class EventInfo:
     reason: str | None = None
     justification: str | None = None
     request_id: str | None = None
+    material: Sequence[str] = ()
 
 
 def nquads(quads: Iterable[Quad]) -> str:
@@ -62,6 +63,8 @@ def event_quads(iris: Iris, info: EventInfo, removed: Sequence[Quad], added: Seq
         quads.append((event, FMAR.underDelegation, p.delegation, graph))  # type: ignore[arg-type]
     for record in info.records:
         quads.append((event, FMAR.record, record, graph))
+    for term in info.material:
+        quads.append((event, FMAR.materialChange, Literal(term), graph))
     for pred, value in ((FMAR.reason, info.reason), (FMAR.justification, info.justification),
                         (FMAR.requestId, info.request_id)):
         if value:

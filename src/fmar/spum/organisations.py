@@ -7,9 +7,20 @@ from typing import TYPE_CHECKING, Any
 from rdflib import Graph, Literal, URIRef
 
 from fmar.access.principal import Principal
-from fmar.errors import Conflict, Duplicate, NotFound, PreconditionFailed, PreconditionRequired, Unprocessable, ValidationFailed
-from fmar.iris import DCTERMS, FMAR, code, new_id, notation
-from fmar.records import REGISTRY_SET, carry_over, etag, load_record, merge_patch, pop_text, stamp, with_status
+from fmar.errors import Conflict, Duplicate, NotFound, PreconditionFailed, Unprocessable, ValidationFailed
+from fmar.iris import DCTERMS, FMAR, code, new_id
+from fmar.records import (
+    REGISTRY_SET,
+    carry_over,
+    etag,
+    load_record,
+    merge_patch,
+    pop_text,
+    require_match,
+    stamp,
+    transition_check,
+    with_status,
+)
 from fmar.writepath import Change, RecordChange
 
 if TYPE_CHECKING:
@@ -19,8 +30,6 @@ _BY_COMPANY_NUMBER = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?org WHERE { ?org a fmar:Organisation ; fmar:companyNumber ?n }"""
 _ALL = """PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>
 SELECT ?org ?id WHERE { ?org a fmar:Organisation ; dcterms:identifier ?id } ORDER BY ?id"""
-_TRANSITIONS = """PREFIX fmar: <https://w3id.org/fmar#>
-SELECT ?to WHERE { ?from fmar:transitionTo ?to }"""
 _DEPENDENTS = """PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>
 SELECT ?kind ?record ?id WHERE {
   { ?record a fmar:Asset ; fmar:operatedBy ?org ; dcterms:identifier ?id .
@@ -147,7 +156,7 @@ class Organisations:
         if changed:
             raise Unprocessable(f"{', '.join(changed)} cannot be changed by PATCH", terms=changed)
         before, named = self.load(org)
-        _require_match(if_match, before)
+        require_match(if_match, before)
         current = self.r.context.write(before, org)
         current.pop("acceptedWarnings", None)  # revalidated in full: warnings are accepted afresh
         after = self._read_body(merge_patch(current, patch), org, creating=False)  # type: ignore[arg-type]
@@ -200,15 +209,7 @@ class Organisations:
                     reason: str | None, request_id: str | None, *, cascade: bool = False,
                     checks: list[Any] | None = None) -> tuple[URIRef, Graph]:
         before, named = self.load(org)
-        current = before.value(org, FMAR.status)
-        assert current is not None  # noqa: S101 - load() found the status
-        allowed = {row["to"] for row in self.r.store.select(_TRANSITIONS, bindings={"from": current})}
-
-        def allowed_move() -> None:
-            if target not in allowed:
-                raise Conflict(f"an organisation cannot move from {notation(str(current))} to "
-                               f"{notation(str(target))}", currentStatus=notation(str(current)))
-
+        allowed_move = transition_check(self.r.store, "an organisation", before.value(org, FMAR.status), target)
         changes = [RecordChange(org, named, before, with_status(before, org, target))]
         if cascade:
             changes += self._close_members(org)
@@ -229,10 +230,3 @@ class Organisations:
                 changes.append(RecordChange(record, named, graph, with_status(graph, record, closed)))
         return changes
 
-
-def _require_match(if_match: str | None, current: Graph) -> None:
-    if not if_match:
-        raise PreconditionRequired("send If-Match with the ETag of the version you are changing")
-    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
-    if "*" not in tags and etag(current) not in tags:
-        raise PreconditionFailed("the record has changed since that ETag; GET it again", etag=etag(current))

@@ -63,6 +63,8 @@ class Validator:
         focus_nodes = list(focus)
         _, report, _ = validate(graph, shacl_graph=self.shapes, advanced=True, allow_warnings=True,
                                 allow_infos=True, inference="none", do_owl_imports=False)
+        if not isinstance(report, Graph):  # pyshacl reports a failure of its own (a broken shape) this way
+            raise RuntimeError(f"SHACL validation could not run: {report}")
         details = set(report.objects(None, SH.detail))
         results = []
         for r in report.subjects(RDF.type, SH.ValidationResult):

@@ -1,0 +1,80 @@
+"""Assets: UC-02.02 register and validate, find and read, UC-02.04 update, UC-02.03 de-register."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from fmar.api.deps import Caller, JsonObject, MergePatch, Reg, RequestIdDep, fields, operation
+from fmar.api.routes import collection, respond
+from fmar.arm.assets import FILTERS
+
+router = APIRouter(tags=["assets"])
+
+
+def _location(request: Request, asset: str) -> str:
+    return str(request.url_for("read_asset", asset_id=asset.rsplit("/", 1)[-1]))
+
+
+@router.post("/assets", status_code=201, **operation("asset.create"))
+def register_asset(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
+                   body: JsonObject) -> Response:
+    """Register an asset (JSON-LD or plain JSON, data dictionary terms). It starts PendingValidation.
+
+    Soft rules answer 422 with `severity: Warning` entries; send them again with a `justification`
+    to accept them (they are kept with the record)."""
+    asset, graph = registry.assets.register(principal, body, request_id)
+    return respond(request, registry, asset, graph, status=201, location=_location(request, asset))
+
+
+@router.get("/assets", **operation("asset.list"))
+def find_assets(request: Request, principal: Caller, registry: Reg,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                after: Annotated[str | None, Query(description="Cursor: the last ID of the previous page.")] = None,
+                mpan: str | None = None, serialNumber: str | None = None,  # noqa: N803 - data dictionary terms
+                friendlyCode: str | None = None, assetCategory: str | None = None,  # noqa: N803
+                dno: str | None = None, gspGroup: str | None = None, status: str | None = None,  # noqa: N803
+                operatedBy: str | None = None) -> dict[str, object]:  # noqa: N803
+    """The assets the caller may see matching every filter given, in ID order, with the exact `total`."""
+    given = {"mpan": mpan, "serialNumber": serialNumber, "friendlyCode": friendlyCode,
+             "assetCategory": assetCategory, "dno": dno, "gspGroup": gspGroup, "status": status,
+             "operatedBy": operatedBy}
+    page = registry.assets.find(principal, {k: v for k, v in given.items() if v is not None and k in FILTERS},
+                                limit, after)
+    next_url = str(request.url.include_query_params(after=page.cursor)) if page.cursor else None
+    return {**collection(registry, page.items, next_url), "total": page.total}
+
+
+@router.get("/assets/{asset_id:fmarid}", **operation("asset.read"))
+def read_asset(request: Request, principal: Caller, registry: Reg, asset_id: str) -> Response:
+    """An asset as JSON-LD, Turtle, N-Triples or RDF/XML, by `Accept`, with its `ETag`."""
+    asset, graph = registry.assets.get(principal, asset_id)
+    return respond(request, registry, asset, graph)
+
+
+@router.patch("/assets/{asset_id:fmarid}", **operation("asset.update"))
+def update_asset(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep, asset_id: str,
+                 patch: MergePatch, if_match: Annotated[str | None, Header()] = None) -> Response:
+    """JSON merge patch, revalidated in full; needs `If-Match`. `materialChange` lists what makes it material."""
+    asset, graph, material = registry.assets.update(principal, asset_id, patch, if_match, request_id)
+    return respond(request, registry, asset, graph, extra={"materialChange": material} if material else None)
+
+
+@router.post("/assets/{asset_id:fmarid}/validation", **operation("asset.validate"))
+def set_asset_validation(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
+                         asset_id: str, body: JsonObject) -> Response:
+    """An SO of the asset's area, or the admin, sets `status` to Verified or Query, with a `note`."""
+    values = fields(body, ("status",), ("note",))
+    asset, graph = registry.assets.set_validation(principal, asset_id, str(values["status"]), values["note"],
+                                                  request_id)
+    return respond(request, registry, asset, graph)
+
+
+@router.post("/assets/{asset_id:fmarid}/deregister", **operation("asset.deregister"))
+def deregister_asset(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
+                     asset_id: str, body: JsonObject) -> Response:
+    """De-register (a soft delete) with a `reason`: DECOMMISSIONED, END_OF_CONTRACT or NO_LONGER_FLEXIBLE."""
+    values = fields(body, ("reason",), ("note",))
+    asset, graph = registry.assets.deregister(principal, asset_id, str(values["reason"]), values["note"], request_id)
+    return respond(request, registry, asset, graph)

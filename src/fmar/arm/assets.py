@@ -1,0 +1,369 @@
+"""Assets: register and validate (UC-02.02), read and find, update (UC-02.04), de-register (UC-02.03)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF
+from rdflib.term import Node
+
+from fmar.access.principal import Principal
+from fmar.errors import BadRequest, Conflict, Duplicate, NotFound, PreconditionFailed, Unprocessable
+from fmar.iris import DCTERMS, FMAR, code, new_id
+from fmar.records import (
+    REGISTRY_SET,
+    carry_over,
+    etag,
+    load_record,
+    merge_patch,
+    pop_text,
+    require_match,
+    stamp,
+    transition_check,
+    with_status,
+)
+from fmar.validation.shacl import SH
+from fmar.writepath import Change, RecordChange
+
+if TYPE_CHECKING:
+    from fmar.registry import Registry
+
+_PREFIXES = "PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>\n"
+_DUPLICATE = _PREFIXES + """SELECT ?asset ?id WHERE {
+  VALUES ?p { fmar:importMPAN fmar:exportMPAN }
+  ?asset a fmar:Asset ; ?p ?mpan ; fmar:serialNumber ?serial ; dcterms:identifier ?id .
+  FILTER NOT EXISTS { ?asset fmar:status <https://w3id.org/fmar/code/AssetStatus/Deregistered> } }"""
+_FRIENDLY = _PREFIXES + """SELECT ?asset ?id WHERE {
+  ?asset a fmar:Asset ; fmar:operatedBy ?org ; fmar:friendlyCode ?code ; dcterms:identifier ?id . }"""
+_SAME_MPAN = _PREFIXES + """CONSTRUCT { ?other ?p ?mpan ; fmar:operatedBy ?org ; fmar:status ?status }
+WHERE { VALUES ?p { fmar:importMPAN fmar:exportMPAN }
+  ?other a fmar:Asset ; ?p ?mpan ; fmar:operatedBy ?org ; fmar:status ?status }"""
+_AREA_OF_MPAN = _PREFIXES + "SELECT ?dno ?gsp WHERE { ?dno fmar:distributorId ?id ; fmar:gspGroup ?gsp }"
+_IN_ACTIVE_UNIT = _PREFIXES + """SELECT ?unit ?id WHERE {
+  ?unit a fmar:MarketUnit ; fmar:hasAsset ?asset ; dcterms:identifier ?id .
+  FILTER NOT EXISTS { ?unit fmar:status ?s FILTER (STRENDS(STR(?s), "/Inactive") || STRENDS(STR(?s), "/Deregistered")) } }"""
+
+ASSET_STATUS = "AssetStatus"
+DEREGISTERED = code(ASSET_STATUS, "Deregistered")
+#: Validation outcomes an SO or the admin may set.
+VALIDATION_OUTCOMES = {"Verified", "Query"}
+#: The filters of ``GET /assets`` and the code scheme of those that take a code.
+FILTERS = {"mpan": None, "serialNumber": None, "friendlyCode": None, "assetCategory": "AssetCategory",
+           "dno": "DNOCode", "gspGroup": "GSPGroup", "status": ASSET_STATUS, "operatedBy": None}
+_CODE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_MPAN_TERMS = {FMAR.importMPAN: "importMPAN", FMAR.exportMPAN: "exportMPAN"}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a search: the records, the exact total, and the cursor of the next page."""
+
+    items: list[tuple[URIRef, Graph]]
+    total: int
+    cursor: str | None
+
+
+class Assets:
+    """The asset service."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.r = registry
+
+    # ------------------------------------------------------------------ helpers
+
+    def parse(self, value: str) -> URIRef:
+        asset = self.r.iris.parse(value, "assets")
+        if asset is None:
+            raise NotFound(f"no asset {value!r}")
+        return asset
+
+    def load(self, asset: URIRef) -> tuple[Graph, URIRef]:
+        graph, named = load_record(self.r.store, asset)
+        if named is None or (asset, RDF.type, FMAR.Asset) not in graph:
+            raise NotFound("no such asset")
+        return graph, named
+
+    @staticmethod
+    def target(graph: Graph, asset: URIRef) -> tuple[URIRef | None, URIRef | None]:
+        """The operating organisation and the DNO area: what the policy table's scopes look at."""
+        org, area = graph.value(asset, FMAR.operatedBy), graph.value(asset, FMAR.dno)
+        return (org if isinstance(org, URIRef) else None, area if isinstance(area, URIRef) else None)
+
+    def _read(self, body: dict[str, Any], asset: URIRef) -> Graph:
+        body = dict(body)
+        if isinstance(body.get("operatedBy"), str):
+            org = self.r.iris.parse(body["operatedBy"], "organisations")
+            if org is None:
+                raise Unprocessable("operatedBy must be an FMAR Organisation ID or IRI", pointer="/operatedBy")
+            body["operatedBy"] = str(org)
+        for term in ("ratedCapacity", "generationCapacity", "demandCapacity", "installedCapacity", "storageCapacity"):
+            body[term] = _decimal_text(body.get(term))
+        return self.r.context.read({k: v for k, v in body.items() if v is not None}, record=asset, record_type="Asset")
+
+    def _enrich(self, graph: Graph, asset: URIRef) -> Graph:
+        """Derive what the data dictionary derives: GSP group from the MPAN, category defaults."""
+        mpans = [str(m) for p in _MPAN_TERMS for m in graph.objects(asset, p)]
+        if mpans and graph.value(asset, FMAR.gspGroup) is None:
+            rows = self.r.store.select(_AREA_OF_MPAN, bindings={"id": Literal(mpans[0][:2])})
+            if rows:
+                graph.add((asset, FMAR.gspGroup, rows[0]["gsp"]))
+        category = graph.value(asset, FMAR.assetCategory)
+        shapes = self.r.write.validator.shapes
+        for shape in shapes.subjects(FMAR.forCategory, category):
+            for prop in shapes.objects(shape, SH.property):
+                path, default = shapes.value(prop, SH.path), shapes.value(prop, SH.defaultValue)
+                if isinstance(path, URIRef) and default is not None and graph.value(asset, path) is None:
+                    graph.add((asset, path, default))
+        return graph
+
+    def _context(self, graph: Graph, asset: URIRef) -> Graph:
+        """Other assets on the same MPANs, for the soft rule on MPANs used by another organisation."""
+        context = Graph()
+        for p in _MPAN_TERMS:
+            for mpan in graph.objects(asset, p):
+                context += self.r.store.construct(_SAME_MPAN, bindings={"mpan": mpan})
+        return context
+
+    def _uniqueness(self, graph: Graph, asset: URIRef) -> list[Any]:
+        serial, friendly = graph.value(asset, FMAR.serialNumber), graph.value(asset, FMAR.friendlyCode)
+        org = graph.value(asset, FMAR.operatedBy)
+        mpans = [m for p in _MPAN_TERMS for m in graph.objects(asset, p)]
+
+        def not_registered_twice() -> None:
+            if serial is None:
+                return
+            for mpan in mpans:
+                for row in self.r.store.select(_DUPLICATE, bindings={"mpan": mpan, "serial": serial}):
+                    if row["asset"] != asset:
+                        existing = self.r.iris.identifier(str(row["asset"]))
+                        raise Duplicate(f"an asset with MPAN {mpan} and serial number {serial} is already registered "
+                                        f"as {existing}", existingId=existing, existing=str(row["asset"]))
+
+        def friendly_code_unique() -> None:
+            if friendly is None or org is None:
+                return
+            for row in self.r.store.select(_FRIENDLY, bindings={"org": org, "code": friendly}):
+                if row["asset"] != asset:
+                    existing = self.r.iris.identifier(str(row["asset"]))
+                    raise Duplicate(f"friendlyCode {friendly} is already used by this organisation's asset {existing}",
+                                    existingId=existing, existing=str(row["asset"]))
+
+        return [not_registered_twice, friendly_code_unique]
+
+    def _category_open(self, graph: Graph, asset: URIRef) -> None:
+        category = graph.value(asset, FMAR.assetCategory)
+        shapes = self.r.write.validator.shapes
+        for shape in shapes.subjects(FMAR.forCategory, category):
+            if shapes.value(shape, URIRef("http://www.w3.org/2002/07/owl#deprecated")) == Literal(True):
+                raise Unprocessable(f"the asset category {str(category).rsplit('/', 1)[-1]} is deprecated: "
+                                    "no new registrations", pointer="/assetCategory")
+
+    # ------------------------------------------------------------------ use cases
+
+    def register(self, principal: Principal, body: dict[str, Any], request_id: str | None = None) -> tuple[URIRef, Graph]:
+        """UC-02.02: validate in full; on success the asset is PendingValidation with a new FMAR Asset ID."""
+        self.r.policy.require_role(principal, "asset.create")
+        body = dict(body)
+        justification = pop_text(body, "justification")
+        supplied = sorted(k for k in (*REGISTRY_SET, "statusNote", "deregistrationReason", "materialChange")
+                          if k in body or f"@{k}" in body)
+        if supplied:
+            raise Unprocessable(f"{', '.join(supplied)} are set by the registry, not by the submitter", terms=supplied)
+        if "operatedBy" not in body and principal.org is not None:
+            body["operatedBy"] = str(principal.org)  # an FSP (or a platform for one) registers its own
+        identifier = new_id()
+        asset = self.r.iris.record("assets", identifier)
+        graph = self._enrich(self._read(body, asset), asset)
+        stamp(graph, asset, identifier, code(ASSET_STATUS, "PendingValidation"))
+        self._category_open(graph, asset)
+        org, area = self.target(graph, asset)
+        if org is None:
+            raise Unprocessable("operatedBy is required: the FSP that operates the asset", pointer="/operatedBy")
+        self.r.policy.require(principal, "asset.create", org, "asset.read", area)
+        self.r.write.commit(Change("asset.create", principal, org,
+                                   [RecordChange(asset, self.r.iris.org_graph(org), Graph(), graph)],
+                                   justification=justification, request_id=request_id, read_operation="asset.read",
+                                   target_area=area, context=self._context(graph, asset),
+                                   checks=self._uniqueness(graph, asset)))
+        return asset, graph
+
+    def get(self, principal: Principal, value: str) -> tuple[URIRef, Graph]:
+        asset = self.parse(value)
+        graph, _ = self.load(asset)
+        org, area = self.target(graph, asset)
+        self.r.policy.require(principal, "asset.read", org, "asset.read", area)
+        return asset, graph
+
+    def find(self, principal: Principal, filters: dict[str, str], limit: int = 100, after: str | None = None) -> Page:
+        """The assets the caller may see that match every filter, in ID order, with the exact total."""
+        self.r.policy.require_role(principal, "asset.list")
+        patterns, bindings = self._filters(filters)
+        visible = self._visibility(principal)
+        if visible is None:
+            return Page([], 0, None)
+        where = "?asset a fmar:Asset ; dcterms:identifier ?id ; fmar:operatedBy ?org .\n" + patterns + visible
+        count = self.r.store.select(_PREFIXES + f"SELECT (COUNT(?asset) AS ?n) WHERE {{ {where} }}", bindings=bindings)
+        total = int(str(count[0]["n"]))
+        if after is not None:
+            where += "FILTER (STR(?id) > ?after)\n"
+            bindings["after"] = Literal(after)
+        rows = self.r.store.select(_PREFIXES + f"SELECT ?asset ?id WHERE {{ {where} }} ORDER BY ?id LIMIT {limit + 1}",
+                                   bindings=bindings)
+        items = [(URIRef(str(r["asset"])), load_record(self.r.store, URIRef(str(r["asset"])))[0]) for r in rows[:limit]]
+        return Page(items, total, str(rows[limit - 1]["id"]) if len(rows) > limit else None)
+
+    def _filters(self, filters: dict[str, str]) -> tuple[str, dict[str, Node]]:
+        patterns: list[str] = []
+        bindings: dict[str, Node] = {}
+        for name, value in filters.items():
+            if name not in FILTERS:
+                raise BadRequest(f"unknown filter {name!r}; filters: {', '.join(FILTERS)}")
+            scheme = FILTERS[name]
+            if name == "mpan":
+                patterns.append("{ ?asset fmar:importMPAN ?mpan } UNION { ?asset fmar:exportMPAN ?mpan }")
+                bindings["mpan"] = Literal(value)
+            elif name == "operatedBy":
+                org = self.r.iris.parse(value, "organisations")
+                if org is None:
+                    raise BadRequest("operatedBy must be an FMAR Organisation ID or IRI")
+                patterns.append("FILTER (?org = ?wanted_org)")
+                bindings["wanted_org"] = org
+            elif scheme is not None:
+                if not _CODE.match(value):
+                    raise BadRequest(f"{name} must be a {scheme} code")
+                patterns.append(f"?asset fmar:{'status' if name == 'status' else name} ?{name}_code .")
+                bindings[f"{name}_code"] = code(scheme, value)
+            else:
+                patterns.append(f"?asset fmar:{name} ?{name}_value .")
+                bindings[f"{name}_value"] = Literal(value)
+        return "\n".join(patterns) + "\n", bindings
+
+    def _visibility(self, principal: Principal) -> str | None:
+        """The pattern that restricts a search to what the policy table lets the caller see (None: nothing)."""
+        if principal.acting_for_other:
+            return f"FILTER (?org = <{principal.org}>)\n" if "asset.list" in principal.delegated_scopes else None
+        scopes = self.r.policy.scopes(principal.role, "asset.list")
+        if "any" in scopes:
+            return ""
+        options = []
+        if scopes & {"own", "own-manager", "own-admin"} and principal.org is not None:
+            options.append(f"?org = <{principal.org}>")
+        if "area" in scopes and principal.areas:
+            areas = ", ".join(f"<{a}>" for a in sorted(principal.areas))
+            options.append(f"EXISTS {{ ?asset fmar:dno ?area FILTER (?area IN ({areas})) }}")
+        return f"FILTER ({' || '.join(options)})\n" if options else None
+
+    def update(self, principal: Principal, value: str, patch: dict[str, Any], if_match: str | None,
+               request_id: str | None = None) -> tuple[URIRef, Graph, list[str]]:
+        """UC-02.04: merge patch, revalidated in full; returns the terms that make the change material."""
+        asset = self.parse(value)
+        before, named = self.load(asset)
+        org, area = self.target(before, asset)
+        self.r.policy.require(principal, "asset.update", org, "asset.read", area)
+        patch = dict(patch)
+        reason, justification = pop_text(patch, "reason"), pop_text(patch, "justification")
+        fixed = sorted(k for k in (*REGISTRY_SET, "type", "statusNote", "deregistrationReason", "materialChange")
+                       if k in patch)
+        if fixed:
+            raise Unprocessable(f"{', '.join(fixed)} cannot be changed by PATCH", terms=fixed)
+        if "operatedBy" in patch:
+            raise Unprocessable("operatedBy changes through an asset switch between FSPs, not by PATCH",
+                                pointer="/operatedBy")
+        if before.value(asset, FMAR.status) == DEREGISTERED:
+            raise Conflict("a de-registered asset cannot be updated")
+        require_match(if_match, before)
+        current = self.r.context.write(before, asset)
+        current.pop("acceptedWarnings", None)  # revalidated in full: warnings are accepted afresh
+        merged = merge_patch(current, patch)
+        assert isinstance(merged, dict)  # noqa: S101 - a dict patched with a dict
+        after = self._enrich(self._read(merged, asset), asset)
+        carry_over(before, after, asset, (DCTERMS.identifier, FMAR.status, FMAR.recordedAt, FMAR.operatedBy,
+                                          FMAR.statusNote))
+        material = self._material(before, after, asset)
+
+        def unchanged() -> None:
+            if etag(load_record(self.r.store, asset)[0]) != etag(before):
+                raise PreconditionFailed("the asset changed while the update was prepared")
+
+        self.r.write.commit(Change("asset.update", principal, org, [RecordChange(asset, named, before, after)],
+                                   reason=reason, justification=justification, request_id=request_id,
+                                   read_operation="asset.read", target_area=area, material=material,
+                                   context=self._context(after, asset),
+                                   checks=[unchanged, *self._uniqueness(after, asset)]))
+        return asset, after, material
+
+    def _material(self, before: Graph, after: Graph, asset: URIRef) -> list[str]:
+        """Category, an MPAN, or rated capacity moving by more than the configured share."""
+        changed = [term for p, term in ((FMAR.assetCategory, "assetCategory"), (FMAR.importMPAN, "importMPAN"),
+                                        (FMAR.exportMPAN, "exportMPAN"))
+                   if set(before.objects(asset, p)) != set(after.objects(asset, p))]
+        old, new = before.value(asset, FMAR.ratedCapacity), after.value(asset, FMAR.ratedCapacity)
+        try:
+            old_kw, new_kw = Decimal(str(old)), Decimal(str(new))
+        except InvalidOperation:
+            return changed
+        share = Decimal(str(self.r.settings.material_change_share))
+        if old_kw > 0 and abs(new_kw - old_kw) > share * old_kw:
+            changed.append("ratedCapacity")
+        return changed
+
+    def set_validation(self, principal: Principal, value: str, status: str, note: str | None,
+                       request_id: str | None = None) -> tuple[URIRef, Graph]:
+        """An SO of the asset's area, or the admin, marks it Verified or Query, with a note."""
+        asset = self.parse(value)
+        before, named = self.load(asset)
+        org, area = self.target(before, asset)
+        self.r.policy.require(principal, "asset.validate", org, "asset.read", area)
+        if status not in VALIDATION_OUTCOMES:
+            raise Unprocessable("status must be Verified or Query", pointer="/status")
+        if status == "Query" and not (note and note.strip()):
+            raise Unprocessable("a note is required to put an asset in Query: say what needs answering",
+                                pointer="/note")
+        target = code(ASSET_STATUS, status)
+        after = with_status(before, asset, target)
+        after.remove((asset, FMAR.statusNote, None))
+        if note:
+            after.add((asset, FMAR.statusNote, Literal(note)))
+        self.r.write.commit(Change("asset.validate", principal, org, [RecordChange(asset, named, before, after)],
+                                   reason=note, request_id=request_id, read_operation="asset.read",
+                                   target_area=area, context=self._context(after, asset),
+                                   checks=[transition_check(self.r.store, "an asset", before.value(asset, FMAR.status),
+                                                            target)]))
+        return asset, after
+
+    def deregister(self, principal: Principal, value: str, reason: str, note: str | None,
+                   request_id: str | None = None) -> tuple[URIRef, Graph]:
+        """UC-02.03: a soft delete, refused while the asset is in an active market unit."""
+        asset = self.parse(value)
+        before, named = self.load(asset)
+        org, area = self.target(before, asset)
+        self.r.policy.require(principal, "asset.deregister", org, "asset.read", area)
+        if not _CODE.match(reason):
+            raise Unprocessable("reason must be DECOMMISSIONED, END_OF_CONTRACT or NO_LONGER_FLEXIBLE", pointer="/reason")
+        after = with_status(before, asset, DEREGISTERED)
+        after.set((asset, FMAR.deregistrationReason, code("DeregistrationReason", reason)))
+
+        def not_in_active_unit() -> None:
+            rows = self.r.store.select(_IN_ACTIVE_UNIT, bindings={"asset": asset})
+            if rows:
+                raise Conflict("the asset is in an active market unit; remove it from the unit first",
+                               dependents=[{"kind": "market unit", "id": str(r["id"]), "record": str(r["unit"])}
+                                           for r in rows])
+
+        self.r.write.commit(Change("asset.deregister", principal, org, [RecordChange(asset, named, before, after)],
+                                   reason=note or reason, request_id=request_id, read_operation="asset.read",
+                                   target_area=area,
+                                   checks=[transition_check(self.r.store, "an asset", before.value(asset, FMAR.status),
+                                                            DEREGISTERED), not_in_active_unit]))
+        return asset, after
+
+
+def _decimal_text(value: Any) -> Any:
+    """JSON numbers for decimal terms as exact decimal text (JSON-LD would turn 5.25 into "5.25E0")."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return format(Decimal(repr(value)), "f") if isinstance(value, float) else str(value)
