@@ -31,3 +31,28 @@ def org_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def mpan(prefix: str) -> str:
+    """A 13-digit MPAN core with a valid check digit, from its first 12 digits."""
+    from fmar.validation.rules import MPAN_WEIGHTS
+
+    total = sum(int(d) * w for d, w in zip(prefix, MPAN_WEIGHTS, strict=True))
+    return prefix + str(total % 11 % 10)
+
+
+def asset_body(operated_by: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """A valid BESS submission in plain JSON (Eastern area); ``None`` overrides remove a term."""
+    from datetime import date
+
+    body: dict[str, Any] = {
+        "assetName": "Home battery 1", "assetCategory": "BESS", "ratedCapacity": 5, "storageCapacity": 13.5,
+        "importMPAN": mpan("100000000001"), "serialNumber": "PW-0001", "dno": "UKPN_EPN",
+        "connectionStatus": "CONNECTED", "commissioningDate": "2024-05-01", "effectiveDate": date.today().isoformat(),
+        "connectionType": "FIRM", "ownerType": "DOMESTIC", "postcode": "CB7 4AA", "manufacturer": "Tesla",
+        "assetModel": "Powerwall 2",
+    }
+    if operated_by is not None:
+        body["operatedBy"] = operated_by
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}

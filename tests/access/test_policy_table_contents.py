@@ -25,6 +25,12 @@ client.revoke            any - - - - own-admin - - -
 delegation.create        any - own-admin - - - - - -
 delegation.list          any any own - - own - - -
 delegation.revoke        any - own-admin - - - - - -
+asset.create             any - own-manager - - delegated - - -
+asset.list               any any own area - delegated - - -
+asset.read               any any own area - delegated - - -
+asset.update             any - own-manager - - delegated - - -
+asset.validate           any - - area - - - - -
+asset.deregister         any - own-manager - - delegated - - -
 """
 COLUMNS = ("admin", "regulator", "fsp", "so", "supplier", "platform", "consumer", "applicant", "anonymous")
 
@@ -39,4 +45,5 @@ def test_policy_table_is_as_reviewed() -> None:
 
 def test_delegable_scopes_are_the_platform_delegated_cells() -> None:
     policy = Policy(Settings().resource("data", "policy.csv"))
-    assert policy.delegable == ["organisation.list", "organisation.read", "organisation.update"]
+    assert policy.delegable == ["asset.create", "asset.deregister", "asset.list", "asset.read", "asset.update",
+                                "organisation.list", "organisation.read", "organisation.update"]

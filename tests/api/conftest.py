@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from fmar.access.principal import SYSTEM
 from fmar.api.app import create_app
 from fmar.registry import Registry
-from tests.conftest import org_body
+from tests.conftest import asset_body, mpan, org_body
 
 _numbers = count(10_000_000)
 
@@ -64,6 +64,13 @@ class World:
             body["validTo"] = valid_to
         delegation, _ = self.registry.platforms.create_delegation(SYSTEM, fsp, body)
         return self.registry.iris.identifier(delegation)
+
+    def asset(self, org: str, **overrides: Any) -> str:
+        """Register an asset operated by ``org`` (a distinct MPAN each time); returns its bare ID."""
+        n = next(_numbers)
+        body = asset_body(org, **{"importMPAN": mpan(f"10{n:010d}"), "serialNumber": f"SN-{n}", **overrides})
+        asset, _ = self.registry.assets.register(SYSTEM, body)
+        return self.registry.iris.identifier(asset)
 
     def token(self, role: str, org: str | None = None, subject: str | None = None, **extra: Any) -> str:
         return self.registry.tokens.issue(role=role, subject=subject or f"test-{role}", org=org, extra=extra or None)

@@ -10,13 +10,11 @@ from rdflib import Graph, URIRef
 
 from fmar.errors import NotAcceptable, UnsupportedMediaType
 from fmar.jsonld import parse_json
+from fmar.store.oxigraph import serialize
 
 JSON_LD = "application/ld+json"
 #: Media type → rdflib serialiser format (None: compacted JSON-LD).
-RDF_FORMATS: dict[str, str | None] = {
-    JSON_LD: None, "application/json": None, "text/turtle": "turtle",
-    "application/n-triples": "nt", "application/rdf+xml": "xml",
-}
+RDF_FORMATS = (JSON_LD, "application/json", "text/turtle", "application/n-triples", "application/rdf+xml")
 JSON_BODIES = {"application/json", JSON_LD}
 
 
@@ -54,11 +52,9 @@ def record_response(request: Request, graph: Graph, record: URIRef, body: dict[s
     """A record in the representation the caller asked for; ``body`` is its compacted JSON-LD."""
     media = choose(request, list(RDF_FORMATS))
     headers = {**(headers or {}), "Vary": "Accept"}
-    rdf_format = RDF_FORMATS[media]
-    if rdf_format is None:
+    if media in JSON_BODIES:
         return JSONResponse(body, status_code=status, media_type=media, headers=headers)
-    graph.bind("fmar", "https://w3id.org/fmar#")
-    return Response(graph.serialize(format=rdf_format), status_code=status,
+    return Response(serialize(graph, media), status_code=status,
                     media_type=media if media != "text/turtle" else "text/turtle; charset=utf-8", headers=headers)
 
 

@@ -41,7 +41,7 @@ _FRIENDLY = _PREFIXES + """SELECT ?asset ?id WHERE {
   ?asset a fmar:Asset ; fmar:operatedBy ?org ; fmar:friendlyCode ?code ; dcterms:identifier ?id . }"""
 _SAME_MPAN = _PREFIXES + """CONSTRUCT { ?other ?p ?mpan ; fmar:operatedBy ?org ; fmar:status ?status }
 WHERE { VALUES ?p { fmar:importMPAN fmar:exportMPAN }
-  ?other a fmar:Asset ; ?p ?mpan ; fmar:operatedBy ?org ; fmar:status ?status }"""
+  ?other a fmar:Asset ; ?p ?mpan ; fmar:operatedBy ?org ; fmar:status ?status FILTER (?other != ?self) }"""
 _AREA_OF_MPAN = _PREFIXES + "SELECT ?dno ?gsp WHERE { ?dno fmar:distributorId ?id ; fmar:gspGroup ?gsp }"
 _IN_ACTIVE_UNIT = _PREFIXES + """SELECT ?unit ?id WHERE {
   ?unit a fmar:MarketUnit ; fmar:hasAsset ?asset ; dcterms:identifier ?id .
@@ -125,7 +125,7 @@ class Assets:
         context = Graph()
         for p in _MPAN_TERMS:
             for mpan in graph.objects(asset, p):
-                context += self.r.store.construct(_SAME_MPAN, bindings={"mpan": mpan})
+                context += self.r.store.construct(_SAME_MPAN, bindings={"mpan": mpan, "self": asset})
         return context
 
     def _uniqueness(self, graph: Graph, asset: URIRef) -> list[Any]:
@@ -189,7 +189,7 @@ class Assets:
                                    justification=justification, request_id=request_id, read_operation="asset.read",
                                    target_area=area, context=self._context(graph, asset),
                                    checks=self._uniqueness(graph, asset)))
-        return asset, graph
+        return asset, self.load(asset)[0]  # as stored: literals in the store's canonical form
 
     def get(self, principal: Principal, value: str) -> tuple[URIRef, Graph]:
         asset = self.parse(value)
@@ -294,7 +294,7 @@ class Assets:
                                    read_operation="asset.read", target_area=area, material=material,
                                    context=self._context(after, asset),
                                    checks=[unchanged, *self._uniqueness(after, asset)]))
-        return asset, after, material
+        return asset, self.load(asset)[0], material
 
     def _material(self, before: Graph, after: Graph, asset: URIRef) -> list[str]:
         """Category, an MPAN, or rated capacity moving by more than the configured share."""

@@ -48,6 +48,27 @@ def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     raise TypeError(f"unsupported term {term!r}")
 
 
+SERIALISERS = {"text/turtle": ox.RdfFormat.TURTLE, "application/n-triples": ox.RdfFormat.N_TRIPLES,
+               "application/rdf+xml": ox.RdfFormat.RDF_XML}
+PREFIXES = {"fmar": "https://w3id.org/fmar#", "dcterms": "http://purl.org/dc/terms/",
+            "xsd": "http://www.w3.org/2001/XMLSchema#"}
+
+
+def serialize(graph: Graph, media: str) -> bytes:
+    """A graph as Turtle, N-Triples or RDF/XML, written by Oxigraph (literals as the store keeps them)."""
+    triples = []
+    for s, p, o in graph:
+        subject = to_oxigraph(s)
+        if isinstance(subject, ox.Literal):
+            raise TypeError("a literal cannot be a subject")
+        triples.append(ox.Triple(subject, ox.NamedNode(str(p)), to_oxigraph(o)))
+    triples.sort(key=str)
+    output = ox.serialize(triples, format=SERIALISERS[media],
+                          prefixes=PREFIXES if media == "text/turtle" else None)
+    assert output is not None  # noqa: S101 - no output file given, so bytes come back
+    return output
+
+
 def _quad(q: Quad) -> ox.Quad:
     s, p, o, g = q
     subject = to_oxigraph(s)
