@@ -12,8 +12,8 @@ from fmar.errors import ValidationFailed
 from fmar.iris import FMAR
 from fmar.records import etag
 from fmar.registry import Registry
-from fmar.validation import rules
-from fmar.validation.shacl import Validator
+from fmar.validation import make_validator
+from fmar.validation.shacl import load_shapes
 from tests.conftest import org_body
 
 WARNING_SHAPE = Path(__file__).parent / "fixtures" / "warning-shape.ttl"
@@ -23,7 +23,8 @@ LONG = "A Very Long Trading Name Indeed"
 @pytest.fixture
 def soft(registry: Registry) -> Registry:
     files = [*sorted(registry.settings.resource("shapes").rglob("*.ttl")), WARNING_SHAPE]
-    registry.write.validator = Validator(files, registry.context.term_for, rules.ALL)
+    registry.write.validator = make_validator(registry.settings.validator, load_shapes(files), registry.context.term_for)
+    registry.write._reference = None
     return registry
 
 

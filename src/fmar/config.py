@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     token_audience: str = Field(default="fmar", description="`aud` of tokens the registry issues or accepts.")
     jwks_url: str | None = Field(default=None, description="Verify tokens of an external issuer by this JWKS URL.")
     material_change_share: float = Field(default=0.10, ge=0, description="Rated capacity move that makes an update material.")
+    validator: str = Field(default="compiled", description="'compiled' (fast) or 'pyshacl' (the reference).")
     company_verifier: str = Field(default="offline", description="'offline' (format only) or 'companies-house'.")
     companies_house_url: str = Field(default="https://api.company-information.service.gov.uk")
     companies_house_key: str | None = None

@@ -11,8 +11,8 @@ from fmar.jsonld import JsonLdContext
 from fmar.spum.company import CompanyVerifier, make_verifier
 from fmar.store import GraphStore
 from fmar.store.oxigraph import OxigraphStore
-from fmar.validation import rules
-from fmar.validation.shacl import Validator
+from fmar.validation import make_validator
+from fmar.validation.shacl import load_shapes
 from fmar.writepath import WritePath
 
 
@@ -31,8 +31,8 @@ class Registry:
         self.store: GraphStore = store if store is not None else OxigraphStore(settings.store_path)
         self.context = JsonLdContext(settings.resource("data", "context.jsonld"), self.iris.context_url)
         self.policy = Policy(settings.resource("data", "policy.csv"))
-        self.validator = Validator(sorted(settings.resource("shapes").rglob("*.ttl")),
-                                   self.context.term_for, rules.ALL)
+        self.validator = make_validator(settings.validator, load_shapes(sorted(settings.resource("shapes").rglob("*.ttl"))),
+                                        self.context.term_for)
         self.write = WritePath(self.store, self.policy, self.validator, self.iris)
         self.tokens = TokenService(settings)
         self.auth = Authenticator(self.store, self.tokens, self.iris)

@@ -19,6 +19,7 @@ from fmar.audit.events import EventInfo, event_quads
 from fmar.errors import ValidationFailed
 from fmar.iris import FMAR, Iris
 from fmar.store import GraphStore, Quad
+from fmar.validation.engine import CompiledValidator
 from fmar.validation.shacl import Result, Validator
 
 _REFERENCED = """PREFIX fmar: <https://w3id.org/fmar#>
@@ -66,24 +67,25 @@ class Committed:
 class WritePath:
     """Commits changes; holds the policy, the validator and the validation context."""
 
-    def __init__(self, store: GraphStore, policy: Policy, validator: Validator, iris: Iris) -> None:
+    def __init__(self, store: GraphStore, policy: Policy, validator: Validator | CompiledValidator, iris: Iris) -> None:
         self.store, self.policy, self.validator, self.iris = store, policy, validator, iris
         self._reference: Graph | None = None
 
     @property
     def reference(self) -> Graph:
-        """Code lists and reference data, the fixed part of every validation context."""
+        """Code lists and reference data, the fixed part of every validation context (read once)."""
         if self._reference is None:
             graph = Graph()
             for name in ("codes", "reference"):
                 graph += self.store.graph(self.iris.graph(name))
             self._reference = graph
+            self.validator.set_reference(graph)
         return self._reference
 
     def context(self, data: Graph) -> Graph:
-        """What a submission refers to: reference data plus the type, status and roles of linked records."""
+        """What a submission refers to: the type, status and roles of linked records."""
+        self.reference  # noqa: B018 - makes sure the validator holds the reference data
         graph = Graph()
-        graph += self.reference
         ours = set(data.subjects())
         for obj in set(data.objects()):
             if isinstance(obj, URIRef) and obj not in ours and str(obj).startswith(self.iris.base):

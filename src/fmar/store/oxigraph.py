@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -67,6 +68,43 @@ def serialize(graph: Graph, media: str) -> bytes:
                           prefixes=PREFIXES if media == "text/turtle" else None)
     assert output is not None  # noqa: S101 - no output file given, so bytes come back
     return output
+
+
+class Staging:
+    """An in-memory Oxigraph holding the reference data, where SPARQL constraints meet submissions.
+
+    Each call puts the submitted triples in a graph of its own, runs the queries over that
+    graph and the reference, and drops it; calls may run concurrently.
+    """
+
+    REFERENCE = ox.NamedNode("urn:fmar:staging:reference")
+
+    def __init__(self, reference: Iterable[tuple[Node, Node, Node]]) -> None:
+        self._store = ox.Store()
+        self._store.bulk_extend(ox.Quad(_term(s), ox.NamedNode(str(p)), to_oxigraph(o), self.REFERENCE)
+                                for s, p, o in reference)
+
+    def select_over(self, triples: Iterable[tuple[Node, Node, Node]],
+                    queries: Sequence[str]) -> list[list[dict[str, Node]]]:
+        graph = ox.NamedNode(f"urn:fmar:staging:{uuid.uuid4()}")
+        self._store.extend(ox.Quad(_term(s), ox.NamedNode(str(p)), to_oxigraph(o), graph) for s, p, o in triples)
+        try:
+            answers = []
+            for query in queries:
+                result = self._store.query(query, default_graph=[self.REFERENCE, graph])
+                assert isinstance(result, ox.QuerySolutions)  # noqa: S101 - SELECT queries only
+                names = [v.value for v in result.variables]
+                answers.append([{n: to_rdflib(row[n]) for n in names if row[n] is not None} for row in result])
+            return answers
+        finally:
+            self._store.remove_graph(graph)
+
+
+def _term(node: Node) -> ox.NamedNode | ox.BlankNode:
+    term = to_oxigraph(node)
+    if isinstance(term, ox.Literal):
+        raise TypeError("a literal cannot be a subject")
+    return term
 
 
 def _quad(q: Quad) -> ox.Quad:

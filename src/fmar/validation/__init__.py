@@ -1,1 +1,19 @@
-"""Validation: SHACL shapes (pyshacl) plus the few rules a well-kept library checks better."""
+"""Validation: SHACL shapes, checked by the compiled engine (pyshacl is the reference), plus Python rules."""
+
+from __future__ import annotations
+
+from rdflib import Graph
+
+from fmar.store.oxigraph import Staging
+from fmar.validation import rules
+from fmar.validation.engine import CompiledValidator
+from fmar.validation.shacl import Validator
+
+
+def make_validator(kind: str, shapes: Graph, term_for: dict[str, str]) -> Validator | CompiledValidator:
+    """The validator the settings name: ``compiled`` (default) or ``pyshacl``."""
+    if kind == "pyshacl":
+        return Validator(shapes, term_for, rules.ALL)
+    if kind == "compiled":
+        return CompiledValidator(shapes, term_for, rules.ALL, sparql=Staging)
+    raise ValueError(f"unknown validator {kind!r}; use 'compiled' or 'pyshacl'")

@@ -42,22 +42,32 @@ class Result:
 Rule = Callable[[Graph], Iterable[tuple[Node, URIRef, Node, str, str]]]
 
 
-class Validator:
-    """Holds the parsed shapes and validates record graphs against them."""
+def load_shapes(shape_files: Iterable[Path]) -> Graph:
+    """The shapes graph: every file, category shapes aimed at their assets."""
+    shapes = Graph()
+    for path in shape_files:
+        shapes.parse(path, format="turtle")
+    return target_categories(shapes)
 
-    def __init__(self, shape_files: Iterable[Path], term_for: dict[str, str],
-                 rules: Iterable[Rule] = ()) -> None:
-        self.shapes = Graph()
-        for path in shape_files:
-            self.shapes.parse(path, format="turtle")
-        target_categories(self.shapes)
+
+class Validator:
+    """The reference validator: pyshacl over the submission, its linked records and the reference data."""
+
+    def __init__(self, shapes: Graph, term_for: dict[str, str], rules: Iterable[Rule] = ()) -> None:
+        self.shapes = shapes
         self.term_for = term_for
         self.rules = list(rules)
+        self.reference = Graph()
+
+    def set_reference(self, reference: Graph) -> None:
+        """The code lists and reference data every validation reads."""
+        self.reference = reference
 
     def validate(self, data: Graph, focus: Iterable[Node], context: Graph | None = None) -> list[Result]:
         """Validate ``focus`` nodes of ``data`` (with ``context`` beside it); every result, sorted."""
         graph = Graph()
         graph += data
+        graph += self.reference
         if context is not None:
             graph += context
         focus_nodes = list(focus)
@@ -66,62 +76,90 @@ class Validator:
         if not isinstance(report, Graph):  # pyshacl reports a failure of its own (a broken shape) this way
             raise RuntimeError(f"SHACL validation could not run: {report}")
         details = set(report.objects(None, SH.detail))
-        results = []
-        for r in report.subjects(RDF.type, SH.ValidationResult):
-            if r in details or not _about(report.value(r, SH.focusNode), focus_nodes):
-                continue
-            outer = self._result(report, r, focus_nodes)
-            for leaf in self._explained(report, r):
-                if _about(report.value(leaf, SH.focusNode), focus_nodes):
-                    results.append(self._result(report, leaf, focus_nodes))
-                else:  # a detail about a linked node (a code): keep the term, take its message
-                    message = str(report.value(leaf, SH.resultMessage) or outer.message)
-                    results.append(replace(outer, message=f"{outer.message}: {message}"))
+        trees = [self._tree(report, r) for r in report.subjects(RDF.type, SH.ValidationResult) if r not in details]
+        results = flatten(trees, focus_nodes, self.term_for)
         for rule in self.rules:
             for node, predicate, value, message, constraint in rule(data):
-                results.append(Result(self._path(node, predicate, focus_nodes), str(value), message,
+                results.append(Result(result_path(node, predicate, focus_nodes, self.term_for), str(value), message,
                                       constraint, "Violation", str(node)))
         return sorted(set(results), key=lambda r: (r.severity, r.path, r.message))
 
-    def _explained(self, report: Graph, result: Node) -> list[Node]:
-        """A nested result's own details when their shapes carry a message, else the result itself."""
-        leaves = []
-        for detail in report.objects(result, SH.detail):
-            if (self.shapes.value(report.value(detail, SH.sourceShape), SH.message) is not None
-                    or report.value(detail, SH.detail) is not None):
-                leaves += self._explained(report, detail)
-        return leaves or [result]
-
-    def _result(self, report: Graph, node: Node, focus_nodes: list[Node]) -> Result:
-        focus = report.value(node, SH.focusNode)
-        path = report.value(node, SH.resultPath)
-        value = report.value(node, SH.value)
-        severity = report.value(node, SH.resultSeverity)
-        component = report.value(node, SH.sourceConstraintComponent)
+    def _tree(self, report: Graph, node: Node) -> ShapeResult:
+        """A pyshacl result (and its sh:detail results) as a :class:`ShapeResult` tree."""
         source = report.value(node, SH.sourceConstraint)
+        shape = report.value(node, SH.sourceShape)
         if isinstance(source, URIRef):
             constraint = "fmarsh:" + source.split("#")[-1] if "fmar/shapes#" in source else str(source)
         else:
-            local = str(component).split("#")[-1].removesuffix("ConstraintComponent")
-            constraint = "sh:" + local[:1].lower() + local[1:]
-        return Result(
-            path=self._path(focus, path, focus_nodes),
-            value=None if value is None else _display(value),
-            message=str(report.value(node, SH.resultMessage) or "does not conform"),
-            constraint=constraint,
-            severity=str(severity).split("#")[-1],
-            focusNode=str(focus),
-        )
+            local = str(report.value(node, SH.sourceConstraintComponent)).split("#")[-1].removesuffix(
+                "ConstraintComponent")
+            constraint = "sh:sparql" if local == "SPARQL" else "sh:" + local[:1].lower() + local[1:]
+        message = report.value(node, SH.resultMessage)
+        return ShapeResult(
+            focus=report.value(node, SH.focusNode), path=report.value(node, SH.resultPath),  # type: ignore[arg-type]
+            value=report.value(node, SH.value), constraint=constraint,
+            message=None if message is None else str(message),
+            severity=report.value(node, SH.resultSeverity), shape=shape,  # type: ignore[arg-type]
+            details=[self._tree(report, d) for d in report.objects(node, SH.detail)],
+            declared=self.shapes.value(shape, SH.message) is not None
+            or (isinstance(source, URIRef) and self.shapes.value(source, SH.message) is not None))
 
-    def _path(self, focus: Node | None, path: Node | None, focus_nodes: list[Node]) -> str:
-        """The JSON-LD term of a result, dotted under the nested object it sits in."""
-        term = self.term_for.get(str(path), str(path)) if isinstance(path, URIRef) else ""
-        focus_s = str(focus)
-        if focus is not None and focus not in focus_nodes and "#" in focus_s:
-            parent = focus_s.split("#", 1)[1].split("-")[0]
-            parent_term = next((t for iri, t in self.term_for.items() if iri.endswith("#" + parent)), parent)
-            return f"{parent_term}.{term}" if term else parent_term
-        return term
+
+@dataclass
+class ShapeResult:
+    """One failed constraint, with the failures that explain it (``sh:detail``)."""
+
+    focus: Node
+    path: Node | None
+    value: Node | None
+    constraint: str
+    message: str | None
+    severity: Node
+    shape: Node | None
+    details: list[ShapeResult]
+    declared: bool = False  # the shape gave the message (sh:message), so it explains something
+
+
+def flatten(trees: Iterable[ShapeResult], focus_nodes: list[Node], term_for: dict[str, str]) -> list[Result]:
+    """Results about the submitted records; a failure on a linked node (a code) is told under the term."""
+    results = []
+    for tree in trees:
+        if not _about(tree.focus, focus_nodes):
+            continue
+        outer = _as_result(tree, focus_nodes, term_for)
+        for leaf in _explained(tree):
+            if _about(leaf.focus, focus_nodes):
+                results.append(_as_result(leaf, focus_nodes, term_for))
+            else:
+                results.append(replace(outer, message=f"{outer.message}: {leaf.message or outer.message}"))
+    return results
+
+
+def _explained(tree: ShapeResult) -> list[ShapeResult]:
+    """A result's own details when their shapes carry a message, else the result itself."""
+    leaves = []
+    for detail in tree.details:
+        if detail.declared or detail.details:
+            leaves += _explained(detail)
+    return leaves or [tree]
+
+
+def _as_result(tree: ShapeResult, focus_nodes: list[Node], term_for: dict[str, str]) -> Result:
+    return Result(path=result_path(tree.focus, tree.path, focus_nodes, term_for),
+                  value=None if tree.value is None else _display(tree.value),
+                  message=tree.message or "does not conform", constraint=tree.constraint,
+                  severity=str(tree.severity).split("#")[-1], focusNode=str(tree.focus))
+
+
+def result_path(focus: Node | None, path: Node | None, focus_nodes: list[Node], term_for: dict[str, str]) -> str:
+    """The JSON-LD term of a result, dotted under the nested object it sits in."""
+    term = term_for.get(str(path), str(path)) if isinstance(path, URIRef) else ""
+    focus_s = str(focus)
+    if focus is not None and focus not in focus_nodes and "#" in focus_s:
+        parent = focus_s.split("#", 1)[1].split("-")[0]
+        parent_term = next((t for iri, t in term_for.items() if iri.endswith("#" + parent)), parent)
+        return f"{parent_term}.{term}" if term else parent_term
+    return term
 
 
 def target_categories(shapes: Graph) -> Graph:

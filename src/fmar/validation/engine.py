@@ -1,0 +1,410 @@
+"""The compiled SHACL validator: the shapes in ``shapes/`` compiled once, checked fast.
+
+pyshacl rebuilds its view of the shapes and of the data on every call, which caps it near a
+few hundred small records a second. This engine compiles the shapes graph once into plain
+checks: the SHACL Core constraint components run in Python over each record's facts, and
+SPARQL-based constraints run in Oxigraph (through :class:`fmar.store.oxigraph.Staging`) over
+a whole batch at once. It reports exactly what :class:`fmar.validation.shacl.Validator`
+(pyshacl) reports; ``tests/validation/test_engine_conformance.py`` holds the two to that.
+
+Shapes may use: targets by class (and category shapes, ``fmar:forCategory``), ``sh:closed``
+with ``sh:ignoredProperties``, property shapes with a predicate path and ``sh:minCount``,
+``sh:maxCount``, ``sh:datatype``, ``sh:class``, ``sh:node``, ``sh:hasValue``, ``sh:in``,
+``sh:pattern``/``sh:flags``, ``sh:minLength``, ``sh:maxLength``, ``sh:minInclusive``,
+``sh:minExclusive``, ``sh:maxInclusive``, ``sh:maxExclusive``, ``sh:lessThan``,
+``sh:lessThanOrEquals``, ``sh:disjoint``, ``sh:equals``, node-level ``sh:node`` and
+``sh:sparql`` (SELECT), ``sh:message``, ``sh:severity``, ``sh:deactivated``. Anything else is
+refused when the shapes are compiled, so a shape never silently means less than it says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import RDF, XSD
+from rdflib.term import Node
+
+from fmar.validation.shacl import FMAR_FOR_CATEGORY, SH, Result, Rule, ShapeResult, flatten
+
+Facts = dict[Node, dict[Node, list[Node]]]
+
+_STRING = XSD.string
+_LANG_STRING = RDF.langString
+_SUPPORTED = {
+    SH.targetClass, SH.property, SH.path, SH.minCount, SH.maxCount, SH.datatype, SH["class"], SH.node, SH.hasValue,
+    SH["in"], SH.pattern, SH.flags, SH.minLength, SH.maxLength, SH.minInclusive, SH.minExclusive, SH.maxInclusive,
+    SH.maxExclusive, SH.lessThan, SH.lessThanOrEquals, SH.disjoint, SH.equals, SH.sparql, SH.message, SH.severity,
+    SH.deactivated, SH.closed, SH.ignoredProperties, SH.name, SH.description, SH.defaultValue, SH.order, SH.group,
+    SH.target, RDF.type,
+}
+
+
+class SparqlRunner(Protocol):
+    def select_over(self, triples: Iterable[tuple[Node, Node, Node]], queries: Sequence[str]) -> list[list[dict[str, Node]]]:
+        """Run each SELECT over the reference data plus ``triples``."""
+
+
+class ShapeError(ValueError):
+    """A shape uses SHACL the engine does not implement (so it is refused rather than half-checked)."""
+
+
+@dataclass
+class _Sparql:
+    iri: Node
+    select: str
+    message: str | None
+
+
+@dataclass
+class _PropertyShape:
+    iri: Node
+    path: URIRef
+    params: list[tuple[URIRef, Node]]
+    message: str | None
+    severity: URIRef | None
+
+
+@dataclass
+class _NodeShape:
+    iri: Node
+    properties: list[_PropertyShape] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    sparql: list[_Sparql] = field(default_factory=list)
+    closed: bool = False
+    allowed: set[Node] = field(default_factory=set)
+    message: str | None = None
+    severity: URIRef = SH.Violation
+    classes: list[Node] = field(default_factory=list)
+    category: Node | None = None
+
+
+class CompiledValidator:
+    """Validates records against compiled shapes; the same results as pyshacl, much sooner."""
+
+    def __init__(self, shapes: Graph, term_for: dict[str, str], rules: Iterable[Rule] = (),
+                 sparql: Callable[[Graph], SparqlRunner] | None = None) -> None:
+        self.shapes = shapes
+        self.term_for = term_for
+        self.rules = list(rules)
+        self._sparql_over = sparql
+        self.sparql: SparqlRunner | None = None
+        self.reference: Facts = {}
+        self._compiled: dict[Node, _NodeShape] = {}
+        for shape in sorted(set(shapes.subjects(RDF.type, SH.NodeShape)) | set(shapes.subjects(SH.targetClass, None)),
+                            key=str):
+            self._node_shape(shape)
+        self.targeted = [s for s in self._compiled.values() if s.classes or s.category is not None]
+
+    def set_reference(self, reference: Graph) -> None:
+        """Index the code lists and reference data every validation reads (and stage them for SPARQL)."""
+        self.reference = index(reference)
+        if self._sparql_over is not None:
+            self.sparql = self._sparql_over(reference)
+
+    # ------------------------------------------------------------------ compiling
+
+    def _node_shape(self, iri: Node) -> _NodeShape:
+        if iri in self._compiled:
+            return self._compiled[iri]
+        g = self.shapes
+        shape = _NodeShape(iri)
+        self._compiled[iri] = shape
+        for p in set(g.predicates(iri, None)):
+            if p not in _SUPPORTED and not str(p).startswith(("http://www.w3.org/2000/01/rdf-schema#",
+                                                                "http://www.w3.org/2002/07/owl#",
+                                                                "https://w3id.org/fmar#",
+                                                                "http://www.w3.org/2004/02/skos/core#")):
+                raise ShapeError(f"shape {iri} uses {p}, which the compiled validator does not implement")
+        shape.message = _text(g.value(iri, SH.message))
+        shape.severity = g.value(iri, SH.severity) or SH.Violation  # type: ignore[assignment]
+        shape.classes = list(g.objects(iri, SH.targetClass))
+        shape.category = g.value(iri, FMAR_FOR_CATEGORY)
+        shape.closed = g.value(iri, SH.closed) == Literal(True)
+        for prop in g.objects(iri, SH.property):
+            if g.value(prop, SH.deactivated) == Literal(True):
+                continue
+            path = g.value(prop, SH.path)
+            if not isinstance(path, URIRef):
+                raise ShapeError(f"shape {iri}: only predicate paths are supported, not {path!r}")
+            params = [(p, o) for p, o in g.predicate_objects(prop)
+                      if p not in {SH.path, SH.message, SH.severity, SH.name, SH.description, SH.defaultValue,
+                                   SH.order, SH.group, RDF.type, SH.deactivated}]
+            for p, _ in params:
+                if p not in _SUPPORTED:
+                    raise ShapeError(f"property shape of {path} in {iri} uses {p}, which is not implemented")
+            shape.properties.append(_PropertyShape(prop, path, params, _text(g.value(prop, SH.message)),
+                                                   g.value(prop, SH.severity)))  # type: ignore[arg-type]
+            shape.allowed.add(path)
+        ignored = g.value(iri, SH.ignoredProperties)
+        if ignored is not None:
+            shape.allowed |= set(Collection(g, ignored))
+        shape.nodes = list(g.objects(iri, SH.node))
+        for constraint in g.objects(iri, SH.sparql):
+            select = g.value(constraint, SH.select)
+            if select is None:
+                raise ShapeError(f"shape {iri}: SPARQL constraints need sh:select")
+            shape.sparql.append(_Sparql(constraint, str(select), _text(g.value(constraint, SH.message))))
+        for node in shape.nodes:
+            self._node_shape(node)
+        for prop in shape.properties:
+            for p, o in prop.params:
+                if p == SH.node:
+                    self._node_shape(o)
+        return shape
+
+    # ------------------------------------------------------------------ validating
+
+    def validate(self, data: Graph, focus: Iterable[Node], context: Graph | None = None) -> list[Result]:
+        """Validate ``focus`` nodes of ``data`` with ``context`` (linked records) and the reference beside it."""
+        facts = index(data)
+        linked = index(context) if context is not None else {}
+        return self.validate_facts(facts, list(focus), linked, data)
+
+    def validate_facts(self, facts: Facts, focus: list[Node], linked: Facts | None = None,
+                       data: Graph | None = None) -> list[Result]:
+        """Validate records given as facts (subject → predicate → objects): the batch entry point."""
+        view = _View(facts, linked or {}, self.reference)
+        trees: list[ShapeResult] = []
+        sparql_jobs: list[tuple[_NodeShape, _Sparql, list[Node]]] = []
+        for shape in self.targeted:
+            nodes = [f for f in focus if _targets(shape, f, view)]
+            if not nodes:
+                continue
+            for node in nodes:
+                trees += self._check_node(shape, node, view)
+            sparql_jobs += [(shape, s, nodes) for s in shape.sparql]
+        if sparql_jobs:
+            trees += self._run_sparql(sparql_jobs, facts, linked or {})
+        results = flatten(trees, focus, self.term_for)
+        if self.rules:
+            graph = data if data is not None else _graph(facts)
+            for rule in self.rules:
+                for node, predicate, value, message, constraint in rule(graph):
+                    results.append(Result(_path(node, predicate, focus, self.term_for), str(value), message,
+                                          constraint, "Violation", str(node)))
+        return sorted(set(results), key=lambda r: (r.severity, r.path, r.message))
+
+    def _check_node(self, shape: _NodeShape, node: Node, view: _View) -> list[ShapeResult]:
+        """Every failure of ``node`` against ``shape`` (SPARQL constraints aside), as result trees."""
+        out: list[ShapeResult] = []
+        sev = shape.severity
+        for prop in shape.properties:
+            out += self._check_property(prop, node, view)
+        for ref in shape.nodes:
+            details = self._check_node(self._compiled[ref], node, view)
+            if details:
+                out.append(ShapeResult(node, None, node, "sh:node", shape.message, sev, shape.iri, details))
+        if shape.closed:
+            for p, values in view.out(node).items():
+                if p not in shape.allowed:
+                    out += [ShapeResult(node, p, v, "sh:closed", shape.message or f"{p} is not allowed here",
+                                        sev, shape.iri, []) for v in values]
+        return out
+
+    def _check_property(self, prop: _PropertyShape, node: Node, view: _View) -> list[ShapeResult]:
+        values = view.objects(node, prop.path)
+        sev = prop.severity or SH.Violation  # a property shape's own severity; not inherited
+        out: list[ShapeResult] = []
+
+        def fail(component: str, value: Node | None, default: str, details: list[ShapeResult] | None = None) -> None:
+            out.append(ShapeResult(node, prop.path, value, component, prop.message or default, sev, prop.iri,
+                                   details or [], declared=prop.message is not None))
+
+        for param, arg in prop.params:
+            if param == SH.minCount and len(values) < int(arg):
+                fail("sh:minCount", None, f"Less than {arg} values")
+            elif param == SH.maxCount and len(values) > int(arg):
+                fail("sh:maxCount", None, f"More than {arg} values")
+            elif param == SH.datatype:
+                for v in values:
+                    if not _has_datatype(v, arg):
+                        fail("sh:datatype", v, f"Value is not a well-formed {arg}")
+            elif param == SH["class"]:
+                for v in values:
+                    if arg not in view.objects(v, RDF.type):
+                        fail("sh:class", v, f"Value is not an instance of {arg}")
+            elif param == SH.hasValue and arg not in values:
+                fail("sh:hasValue", None, f"Missing expected value {arg}")
+            elif param == SH["in"]:
+                allowed = set(Collection(self.shapes, arg))
+                for v in values:
+                    if v not in allowed:
+                        fail("sh:in", v, "Value is not in the allowed list")
+            elif param == SH.node:
+                for v in values:
+                    details = self._check_node(self._compiled[arg], v, view)
+                    if details:
+                        fail("sh:node", v, f"Value does not conform to {arg}", details)
+            elif param == SH.pattern:
+                flags = re.IGNORECASE if "i" in str(self.shapes.value(prop.iri, SH.flags) or "") else 0
+                for v in values:
+                    if isinstance(v, BNode) or not re.search(str(arg), str(v), flags):
+                        fail("sh:pattern", v, f"Value does not match the pattern {arg}")
+            elif param in (SH.minLength, SH.maxLength):
+                for v in values:
+                    too = len(str(v)) < int(arg) if param == SH.minLength else len(str(v)) > int(arg)
+                    if isinstance(v, BNode) or too:
+                        fail("sh:" + param.split("#")[1], v, f"Value length violates {param.split('#')[1]} {arg}")
+            elif param in _RANGES:
+                for v in values:
+                    if not _compare_ok(v, arg, _RANGES[param]):
+                        fail("sh:" + param.split("#")[1], v, f"Value violates {param.split('#')[1]} {arg}")
+            elif param in (SH.lessThan, SH.lessThanOrEquals):
+                others = view.objects(node, arg)
+                op = "<" if param == SH.lessThan else "<="
+                for v in values:
+                    for o in others:
+                        if not _compare_ok(v, o, op):
+                            fail("sh:" + param.split("#")[1], v, f"Value is not {op} {o}")
+            elif param == SH.disjoint:
+                others = set(view.objects(node, arg))
+                for v in values:
+                    if v in others:
+                        fail("sh:disjoint", v, f"Value is also a value of {arg}")
+            elif param == SH.equals:
+                others = set(view.objects(node, arg))
+                for v in set(values) ^ others:
+                    fail("sh:equals", v, f"Values differ from those of {arg}")
+        return out
+
+    def _run_sparql(self, jobs: list[tuple[_NodeShape, _Sparql, list[Node]]], facts: Facts,
+                    linked: Facts) -> list[ShapeResult]:
+        if self.sparql is None:
+            raise ShapeError("SPARQL constraints need a SPARQL runner")
+        queries = [_bind_this(job.select, nodes) for _, job, nodes in jobs]
+        triples = [(s, p, o) for source in (facts, linked) for s, po in source.items() for p, os in po.items()
+                   for o in os]
+        out = []
+        for (shape, job, _), rows in zip(jobs, self.sparql.select_over(triples, queries), strict=True):
+            for row in rows:
+                path = row.get("path")
+                out.append(ShapeResult(row["this"], path, row.get("value"), _constraint_name(job.iri),
+                                       job.message or shape.message, shape.severity, job.iri, [],
+                                       declared=(job.message or shape.message) is not None))
+        return out
+
+
+class _View:
+    """Facts of the batch, then of linked records, then of the reference data."""
+
+    def __init__(self, facts: Facts, linked: Facts, reference: Facts) -> None:
+        self.sources = (facts, linked, reference)
+
+    def objects(self, node: Node, predicate: Node) -> list[Node]:
+        for source in self.sources:
+            found = source.get(node)
+            if found is not None and predicate in found:
+                return found[predicate]
+        return []
+
+    def out(self, node: Node) -> dict[Node, list[Node]]:
+        for source in self.sources:
+            if node in source:
+                return source[node]
+        return {}
+
+
+def index(graph: Graph | None) -> Facts:
+    """Subject → predicate → objects of a graph."""
+    facts: Facts = defaultdict(lambda: defaultdict(list))
+    for s, p, o in graph or ():
+        facts[s][p].append(o)
+    return {s: dict(po) for s, po in facts.items()}
+
+
+def _targets(shape: _NodeShape, node: Node, view: _View) -> bool:
+    if shape.category is not None:
+        return shape.category in view.objects(node, URIRef("https://w3id.org/fmar#assetCategory"))
+    types = view.objects(node, RDF.type)
+    return any(c in types for c in shape.classes)
+
+
+def _bind_this(select: str, nodes: list[Node]) -> str:
+    """Pre-bind ``$this`` to the focus nodes (a VALUES block opening the WHERE clause)."""
+    values = "VALUES ?this { " + " ".join(n.n3() for n in nodes) + " }\n"  # type: ignore[attr-defined]
+    match = re.search(r"WHERE\s*\{", select, re.IGNORECASE)
+    if match is None:
+        raise ShapeError("a SPARQL constraint needs a WHERE clause")
+    return select[:match.end()] + "\n" + values + select[match.end():]
+
+
+def _constraint_name(iri: Node) -> str:
+    text = str(iri)
+    if isinstance(iri, URIRef):
+        return "fmarsh:" + text.split("#")[-1] if "fmar/shapes#" in text else text
+    return "sh:sparql"
+
+
+def _text(node: Node | None) -> str | None:
+    return None if node is None else str(node)
+
+
+_RANGES = {SH.minInclusive: ">=", SH.minExclusive: ">", SH.maxInclusive: "<=", SH.maxExclusive: "<"}
+_DATE = re.compile(r"^-?\d{4,}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?$")
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def _value(term: Node) -> Any:
+    """The comparable value of a literal, or None when it is ill-typed or not comparable."""
+    if not isinstance(term, Literal):
+        return None
+    text, dt = str(term), term.datatype
+    try:
+        if dt in (XSD.decimal, XSD.integer, XSD.int, XSD.long, XSD.double, XSD.float, XSD.nonNegativeInteger):
+            return Decimal(text) if _DECIMAL.match(text) or dt in (XSD.double, XSD.float) else None
+        if dt == XSD.date:
+            return date.fromisoformat(text[:10]) if _DATE.match(text) else None
+        if dt == XSD.dateTime:
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, InvalidOperation):
+        return None
+    return None
+
+
+def _compare_ok(left: Node, right: Node, op: str) -> bool:
+    a, b = _value(left), _value(right)
+    if a is None or b is None or type(a) is not type(b):
+        return False
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
+def _has_datatype(term: Node, datatype: Node) -> bool:
+    if not isinstance(term, Literal):
+        return False
+    actual = term.datatype or (_LANG_STRING if term.language else _STRING)
+    if actual != datatype:
+        return False
+    text = str(term)
+    checks: dict[Node, Callable[[str], bool]] = {
+        XSD.decimal: lambda t: bool(_DECIMAL.match(t)),
+        XSD.integer: lambda t: bool(_INTEGER.match(t)),
+        XSD.date: lambda t: _value(term) is not None,
+        XSD.dateTime: lambda t: _value(term) is not None and "T" in t,
+        XSD.boolean: lambda t: t in {"true", "false", "1", "0"},
+    }
+    check = checks.get(datatype)
+    return check(text) if check else True
+
+
+def _path(focus: Node, predicate: Node, focus_nodes: list[Node], term_for: dict[str, str]) -> str:
+    from fmar.validation.shacl import result_path
+
+    return result_path(focus, predicate, focus_nodes, term_for)
+
+
+def _graph(facts: Facts) -> Graph:
+    graph = Graph()
+    for s, po in facts.items():
+        for p, objects in po.items():
+            for o in objects:
+                graph.add((s, p, o))
+    return graph
