@@ -35,6 +35,10 @@ from rdflib.term import Node
 from fmar.validation.shacl import FMAR_FOR_CATEGORY, SH, Result, Rule, ShapeResult, flatten
 
 Facts = dict[Node, dict[Node, list[Node]]]
+#: (value, default message, details) of one failed constraint.
+Failure = tuple[Node | None, str, list[ShapeResult]]
+Check = Callable[[Node, list[Node], "_View"], list[Failure]]
+_RDF_TYPE = RDF.type
 
 _STRING = XSD.string
 _LANG_STRING = RDF.langString
@@ -69,7 +73,8 @@ class _PropertyShape:
     path: URIRef
     params: list[tuple[Node, Node]]
     message: str | None
-    severity: URIRef | None
+    severity: Node
+    checks: list[tuple[str, Check]] = field(default_factory=list)
 
 
 @dataclass
@@ -142,7 +147,7 @@ class CompiledValidator:
                 if p not in _SUPPORTED:
                     raise ShapeError(f"property shape of {path} in {iri} uses {p}, which is not implemented")
             shape.properties.append(_PropertyShape(prop, path, params, _text(g.value(prop, SH.message)),
-                                                   g.value(prop, SH.severity)))  # type: ignore[arg-type]
+                                                   g.value(prop, SH.severity) or SH.Violation))
             shape.allowed.add(path)
         ignored = g.value(iri, SH.ignoredProperties)
         if ignored is not None:
@@ -156,9 +161,7 @@ class CompiledValidator:
         for node in shape.nodes:
             self._node_shape(node)
         for compiled in shape.properties:
-            for p, o in compiled.params:
-                if p == SH.node:
-                    self._node_shape(o)
+            self._compile_checks(compiled)
         return shape
 
     # ------------------------------------------------------------------ validating
@@ -212,69 +215,76 @@ class CompiledValidator:
 
     def _check_property(self, prop: _PropertyShape, node: Node, view: _View) -> list[ShapeResult]:
         values = view.objects(node, prop.path)
-        sev = prop.severity or SH.Violation  # a property shape's own severity; not inherited
         out: list[ShapeResult] = []
-
-        def fail(component: str, value: Node | None, default: str, details: list[ShapeResult] | None = None) -> None:
-            out.append(ShapeResult(node, prop.path, value, component, prop.message or default, sev, prop.iri,
-                                   details or [], declared=prop.message is not None))
-
-        for param, arg in prop.params:
-            name = "sh:" + str(param).split("#")[1]
-            if param == SH.minCount and len(values) < int(str(arg)):
-                fail("sh:minCount", None, f"Less than {arg} values")
-            elif param == SH.maxCount and len(values) > int(str(arg)):
-                fail("sh:maxCount", None, f"More than {arg} values")
-            elif param == SH.datatype:
-                for v in values:
-                    if not _has_datatype(v, arg):
-                        fail("sh:datatype", v, f"Value is not a well-formed {arg}")
-            elif param == SH["class"]:
-                for v in values:
-                    if arg not in view.objects(v, RDF.type):
-                        fail("sh:class", v, f"Value is not an instance of {arg}")
-            elif param == SH.hasValue and arg not in values:
-                fail("sh:hasValue", None, f"Missing expected value {arg}")
-            elif param == SH["in"]:
-                allowed = set(Collection(self.shapes, arg))
-                for v in values:
-                    if v not in allowed:
-                        fail("sh:in", v, "Value is not in the allowed list")
-            elif param == SH.node:
-                for v in values:
-                    details = self._check_node(self._compiled[arg], v, view)
-                    if details:
-                        fail("sh:node", v, f"Value does not conform to {arg}", details)
-            elif param == SH.pattern:
-                flags = re.IGNORECASE if "i" in str(self.shapes.value(prop.iri, SH.flags) or "") else 0
-                for v in values:
-                    if isinstance(v, BNode) or not re.search(str(arg), str(v), flags):
-                        fail("sh:pattern", v, f"Value does not match the pattern {arg}")
-            elif param in (SH.minLength, SH.maxLength):
-                for v in values:
-                    limit = int(str(arg))
-                    too = len(str(v)) < limit if param == SH.minLength else len(str(v)) > limit
-                    if isinstance(v, BNode) or too:
-                        fail(name, v, f"Value length violates {name} {arg}")
-            elif str(param) in _RANGES:
-                for v in values:
-                    if not _compare_ok(v, arg, _RANGES[str(param)]):  # as the spec says: no comparison, no conformance
-                        fail(name, v, f"Value violates {name} {arg}")
-            elif param in (SH.lessThan, SH.lessThanOrEquals):
-                others = view.objects(node, arg)
-                op = "<" if param == SH.lessThan else "<="
-                for v in values:
-                    for o in others:
-                        if not _compare_ok(v, o, op):
-                            fail(name, v, f"Value is not {op} {o}")
-            elif param == SH.disjoint:
-                for v in values:
-                    if v in set(view.objects(node, arg)):
-                        fail("sh:disjoint", v, f"Value is also a value of {arg}")
-            elif param == SH.equals:
-                for v in set(values) ^ set(view.objects(node, arg)):
-                    fail("sh:equals", v, f"Values differ from those of {arg}")
+        for component, check in prop.checks:
+            for value, default, details in check(node, values, view):
+                out.append(ShapeResult(node, prop.path, value, component, prop.message or default, prop.severity,
+                                       prop.iri, details, declared=prop.message is not None))
         return out
+
+    def _compile_checks(self, prop: _PropertyShape) -> None:
+        """Each constraint parameter of a property shape as a function of (node, values, view) → failures."""
+        for param, arg in prop.params:
+            if param == SH.flags:
+                continue
+            name = "sh:" + str(param).split("#")[1]
+            prop.checks.append((name, self._compile_param(param, arg, prop)))
+
+    def _compile_param(self, param: Node, arg: Node, prop: _PropertyShape) -> Check:  # noqa: C901 - one branch a component
+        if param == SH.minCount:
+            least = int(str(arg))
+            return lambda node, values, view: [(None, f"Less than {least} values", [])] if len(values) < least else []
+        if param == SH.maxCount:
+            most = int(str(arg))
+            return lambda node, values, view: [(None, f"More than {most} values", [])] if len(values) > most else []
+        if param == SH.datatype:
+            return lambda node, values, view: [(v, f"Value is not a well-formed {arg}", []) for v in values
+                                               if not _has_datatype(v, arg)]
+        if param == SH["class"]:
+            return lambda node, values, view: [(v, f"Value is not an instance of {arg}", []) for v in values
+                                               if arg not in view.objects(v, _RDF_TYPE)]
+        if param == SH.hasValue:
+            return lambda node, values, view: [] if arg in values else [(None, f"Missing expected value {arg}", [])]
+        if param == SH["in"]:
+            allowed = set(Collection(self.shapes, arg))
+            return lambda node, values, view: [(v, "Value is not in the allowed list", []) for v in values
+                                               if v not in allowed]
+        if param == SH.node:
+            target = self._node_shape(arg)
+
+            def node_check(node: Node, values: list[Node], view: _View) -> list[Failure]:
+                failures: list[Failure] = []
+                for v in values:
+                    details = self._check_node(target, v, view)
+                    if details:
+                        failures.append((v, f"Value does not conform to {arg}", details))
+                return failures
+            return node_check
+        if param == SH.pattern:
+            flags = re.IGNORECASE if "i" in str(self.shapes.value(prop.iri, SH.flags) or "") else 0
+            regex = re.compile(str(arg), flags)
+            return lambda node, values, view: [(v, f"Value does not match the pattern {arg}", []) for v in values
+                                               if isinstance(v, BNode) or not regex.search(str(v))]
+        if param in (SH.minLength, SH.maxLength):
+            limit, shortest = int(str(arg)), param == SH.minLength
+            return lambda node, values, view: [
+                (v, f"Value length violates {param} {limit}", []) for v in values
+                if isinstance(v, BNode) or (len(str(v)) < limit if shortest else len(str(v)) > limit)]
+        if str(param) in _RANGES:
+            op = _RANGES[str(param)]  # as the spec says: a value that cannot be compared does not conform
+            return lambda node, values, view: [(v, f"Value violates {op} {arg}", []) for v in values
+                                               if not _compare_ok(v, arg, op)]
+        if param in (SH.lessThan, SH.lessThanOrEquals):
+            op = "<" if param == SH.lessThan else "<="
+            return lambda node, values, view: [(v, f"Value is not {op} {o}", []) for v in values
+                                               for o in view.objects(node, arg) if not _compare_ok(v, o, op)]
+        if param == SH.disjoint:
+            return lambda node, values, view: [(v, f"Value is also a value of {arg}", []) for v in values
+                                               if v in view.objects(node, arg)]
+        if param == SH.equals:
+            return lambda node, values, view: [(v, f"Values differ from those of {arg}", [])
+                                               for v in set(values) ^ set(view.objects(node, arg))]
+        raise ShapeError(f"{param} is not implemented")
 
     def _run_sparql(self, jobs: list[tuple[_NodeShape, _Sparql, list[Node]]], facts: Facts,
                     linked: Facts) -> list[ShapeResult]:
@@ -324,7 +334,7 @@ def index(graph: Graph | None) -> Facts:
 def _targets(shape: _NodeShape, node: Node, view: _View) -> bool:
     if shape.category is not None:
         return shape.category in view.objects(node, URIRef("https://w3id.org/fmar#assetCategory"))
-    types = view.objects(node, RDF.type)
+    types = view.objects(node, _RDF_TYPE)
     return any(c in types for c in shape.classes)
 
 
