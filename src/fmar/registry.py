@@ -22,6 +22,7 @@ class Registry:
     def __init__(self, settings: Settings, store: GraphStore | None = None,
                  companies: CompanyVerifier | None = None) -> None:
         from fmar.arm.assets import Assets
+        from fmar.arm.bulk import BulkImport
         from fmar.spum.organisations import Organisations
         from fmar.spum.platforms import Platforms
         from fmar.spum.users import Users
@@ -41,6 +42,7 @@ class Registry:
         self.users = Users(self)
         self.platforms = Platforms(self)
         self.assets = Assets(self)
+        self.bulk = BulkImport(self)
 
     def close(self) -> None:
         self.store.close()

@@ -137,7 +137,100 @@ class WritePath:
         return Committed(event, warnings)
 
 
-def _attach_warnings(rc: RecordChange, warnings: list[Result]) -> None:
+@dataclass
+class BatchItem:
+    """One record of a batch: its change, whose it is, and the justification of its warnings."""
+
+    key: int
+    change: RecordChange
+    target_org: URIRef | None
+    target_area: URIRef | None = None
+    justification: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What became of one record of a batch: accepted (with its accepted warnings) or refused."""
+
+    key: int
+    record: URIRef
+    problems: list[dict[str, object]] = field(default_factory=list)
+    warnings: list[Result] = field(default_factory=list)
+    refusal: str | None = None  # "rejected" or "duplicate" when refused
+
+    @property
+    def accepted(self) -> bool:
+        return self.refusal is None
+
+
+def commit_batch(write: WritePath, operation: str, principal: Principal, items: Sequence[BatchItem], *,
+                 screen: Callable[[Sequence[BatchItem]], dict[int, tuple[str, list[dict[str, object]]]]] | None = None,
+                 context: Graph | None = None, request_id: str | None = None) -> list[Outcome]:
+    """Many new records in one unit of work: each is accepted or refused on its own, and the accepted
+    ones are written together (Oxigraph's bulk loader) with one audit event naming every one of them."""
+    write.policy.require_role(principal, operation)
+    outcomes = {item.key: Outcome(item.key, item.change.record) for item in items}
+    allowed = []
+    for item in items:
+        if write.policy.allows(principal, operation, item.target_org, item.target_area):
+            allowed.append(item)
+        else:
+            outcomes[item.key].refusal = "rejected"
+            outcomes[item.key].problems = [{"path": "operatedBy", "value": str(item.target_org), "severity": "Violation",
+                                            "message": f"not permitted: {operation} for this organisation",
+                                            "constraint": "fmar:policy"}]
+    lock = getattr(write.store, "write_lock", None)
+    if lock is None:
+        raise RuntimeError("the store must provide a write lock")
+    with lock:
+        screened = screen(allowed) if screen else {}
+        for key, (refusal, problems) in screened.items():
+            outcomes[key].refusal, outcomes[key].problems = refusal, problems
+        candidates = [item for item in allowed if item.key not in screened]
+        by_record = _validate_batch(write, candidates, context)
+        accepted: list[BatchItem] = []
+        for item in candidates:
+            results = by_record.get(item.change.record, [])
+            violations = [r for r in results if r.severity == "Violation"]
+            warnings = [r for r in results if r.severity != "Violation"]
+            outcome = outcomes[item.key]
+            if violations or (warnings and not (item.justification and item.justification.strip())):
+                outcome.refusal, outcome.problems = "rejected", [r.as_dict() for r in results]
+                continue
+            if warnings:
+                _attach_warnings(item.change, warnings)
+            outcome.warnings = warnings
+            accepted.append(item)
+        if accepted:
+            added = [(s, p, o, item.change.graph) for item in accepted for s, p, o in item.change.after]
+            justifications = sorted({i.justification for i in accepted if i.justification})
+            info = EventInfo(operation, principal, [item.change.record for item in accepted], None,
+                             "; ".join(justifications) or None, request_id)
+            _, audit = event_quads(write.iris, info, [], added)
+            write.store.add_many(added + audit)
+    return [outcomes[item.key] for item in items]
+
+
+def _validate_batch(write: WritePath, items: Sequence[BatchItem], context: Graph | None) -> dict[URIRef, list[Result]]:
+    """Validation results per record (nested nodes' results under their record)."""
+    if not items:
+        return {}
+    data = Graph()
+    for item in items:
+        data += item.change.after
+    linked = write.context(data)
+    if context is not None:
+        linked += context
+    records = [item.change.record for item in items]
+    results = write.validator.validate(data, records, linked)
+    grouped: dict[URIRef, list[Result]] = {}
+    for result in results:
+        record = URIRef(result.focusNode.split("#", 1)[0])
+        grouped.setdefault(record, []).append(result)
+    return grouped
+
+
+def _attach_warnings(rc: RecordChange, warnings: Sequence[Result]) -> None:
     for n, warning in enumerate(warnings, start=1):
         node = URIRef(f"{rc.record}#acceptedWarning-{n}")
         rc.after.add((rc.record, FMAR.acceptedWarning, node))

@@ -55,7 +55,7 @@ VALIDATION_OUTCOMES = {"Verified", "Query"}
 FILTERS = {"mpan": None, "serialNumber": None, "friendlyCode": None, "assetCategory": "AssetCategory",
            "dno": "DNOCode", "gspGroup": "GSPGroup", "status": ASSET_STATUS, "operatedBy": None}
 _CODE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-_MPAN_TERMS = {FMAR.importMPAN: "importMPAN", FMAR.exportMPAN: "exportMPAN"}
+MPAN_TERMS = {FMAR.importMPAN: "importMPAN", FMAR.exportMPAN: "exportMPAN"}
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,8 @@ class Assets:
         org, area = graph.value(asset, FMAR.operatedBy), graph.value(asset, FMAR.dno)
         return (org if isinstance(org, URIRef) else None, area if isinstance(area, URIRef) else None)
 
-    def _read(self, body: dict[str, Any], asset: URIRef) -> Graph:
+    def read(self, body: dict[str, Any], asset: URIRef) -> Graph:
+        """A submission as the asset's graph (IDs of organisations accepted bare or as IRIs)."""
         body = dict(body)
         if isinstance(body.get("operatedBy"), str):
             org = self.r.iris.parse(body["operatedBy"], "organisations")
@@ -104,9 +105,9 @@ class Assets:
             body[term] = _decimal_text(body.get(term))
         return self.r.context.read({k: v for k, v in body.items() if v is not None}, record=asset, record_type="Asset")
 
-    def _enrich(self, graph: Graph, asset: URIRef) -> Graph:
+    def enrich(self, graph: Graph, asset: URIRef) -> Graph:
         """Derive what the data dictionary derives: GSP group from the MPAN, category defaults."""
-        mpans = [str(m) for p in _MPAN_TERMS for m in graph.objects(asset, p)]
+        mpans = [str(m) for p in MPAN_TERMS for m in graph.objects(asset, p)]
         if mpans and graph.value(asset, FMAR.gspGroup) is None:
             rows = self.r.store.select(_AREA_OF_MPAN, bindings={"id": Literal(mpans[0][:2])})
             if rows:
@@ -123,7 +124,7 @@ class Assets:
     def _context(self, graph: Graph, asset: URIRef) -> Graph:
         """Other assets on the same MPANs, for the soft rule on MPANs used by another organisation."""
         context = Graph()
-        for p in _MPAN_TERMS:
+        for p in MPAN_TERMS:
             for mpan in graph.objects(asset, p):
                 context += self.r.store.construct(_SAME_MPAN, bindings={"mpan": mpan, "self": asset})
         return context
@@ -131,7 +132,7 @@ class Assets:
     def _uniqueness(self, graph: Graph, asset: URIRef) -> list[Any]:
         serial, friendly = graph.value(asset, FMAR.serialNumber), graph.value(asset, FMAR.friendlyCode)
         org = graph.value(asset, FMAR.operatedBy)
-        mpans = [m for p in _MPAN_TERMS for m in graph.objects(asset, p)]
+        mpans = [m for p in MPAN_TERMS for m in graph.objects(asset, p)]
 
         def not_registered_twice() -> None:
             if serial is None:
@@ -154,7 +155,8 @@ class Assets:
 
         return [not_registered_twice, friendly_code_unique]
 
-    def _category_open(self, graph: Graph, asset: URIRef) -> None:
+    def category_open(self, graph: Graph, asset: URIRef) -> None:
+        """Refuse a registration in a deprecated category."""
         category = graph.value(asset, FMAR.assetCategory)
         shapes = self.r.write.validator.shapes
         for shape in shapes.subjects(FMAR.forCategory, category):
@@ -177,9 +179,9 @@ class Assets:
             body["operatedBy"] = str(principal.org)  # an FSP (or a platform for one) registers its own
         identifier = new_id()
         asset = self.r.iris.record("assets", identifier)
-        graph = self._enrich(self._read(body, asset), asset)
+        graph = self.enrich(self.read(body, asset), asset)
         stamp(graph, asset, identifier, code(ASSET_STATUS, "PendingValidation"))
-        self._category_open(graph, asset)
+        self.category_open(graph, asset)
         org, area = self.target(graph, asset)
         if org is None:
             raise Unprocessable("operatedBy is required: the FSP that operates the asset", pointer="/operatedBy")
@@ -280,7 +282,7 @@ class Assets:
         current.pop("acceptedWarnings", None)  # revalidated in full: warnings are accepted afresh
         merged = merge_patch(current, patch)
         assert isinstance(merged, dict)  # noqa: S101 - a dict patched with a dict
-        after = self._enrich(self._read(merged, asset), asset)
+        after = self.enrich(self.read(merged, asset), asset)
         carry_over(before, after, asset, (DCTERMS.identifier, FMAR.status, FMAR.recordedAt, FMAR.operatedBy,
                                           FMAR.statusNote))
         material = self._material(before, after, asset)

@@ -175,6 +175,12 @@ class OxigraphStore:
             with self.write_lock:
                 self._store.update(" ;\n".join(parts))
 
+    def add_many(self, add: Iterable[Quad]) -> None:
+        """Oxigraph's bulk loader: far faster than a transaction, and used only to add new records."""
+        quads = [_quad(q) for q in add]
+        with self.write_lock:
+            self._store.bulk_extend(quads)
+
     def load(self, paths: Sequence[Path], graph: URIRef) -> None:
         target = ox.NamedNode(str(graph))
         quads = [ox.Quad(t.subject, t.predicate, t.object, target)
