@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -102,6 +105,89 @@ def token(data_dir: DataDir,
             raise typer.BadParameter("not an FMAR Organisation ID or IRI", param_hint="--org")
         org_iri = str(parsed)
     print(TokenService(settings).issue(role=role, subject=subject or role, org=org_iri, ttl=ttl))  # noqa: T201
+
+
+@app.command("import")
+def import_assets(file: Annotated[Path, typer.Argument(help="NDJSON (one asset a line) or CSV (header of terms).")],
+                  data_dir: DataDir,
+                  org: Annotated[str, typer.Option(help="The FSP the assets are registered for (ID or IRI).")],
+                  report: Annotated[Path | None, typer.Option(help="Write the report (NDJSON) here.")] = None,
+                  batch: Annotated[int, typer.Option(min=1, help="Records per batch.")] = 1000) -> None:
+    """Register assets from a file, with a progress bar; run it again to resume after an interruption."""
+    import hashlib
+    import json
+
+    from rich.progress import Progress
+
+    from fmar.access.principal import Principal
+    from fmar.arm.bulk import read_csv, read_ndjson, summary
+    from fmar.registry import Registry
+
+    registry = Registry(_settings(data_dir))
+    try:
+        fsp = registry.iris.parse(org, "organisations")
+        if fsp is None:
+            raise typer.BadParameter("not an FMAR Organisation ID or IRI", param_hint="--org")
+        principal = Principal(role="fsp", subject="fmar-import", org=fsp, org_admin=True, asset_manager=True)
+        import_id = hashlib.sha256(file.read_bytes()).hexdigest()[:16] + "-" + registry.iris.identifier(fsp)
+        done = registry.bulk.resume_point(import_id)
+        if done >= 0:
+            console.print(f"resuming: records 0–{done} were imported by an earlier run")
+        with file.open(encoding="utf-8-sig", newline="") as fh:
+            lines = sum(1 for line in fh if line.strip())
+        total = max(lines - (1 if file.suffix.lower() == ".csv" else 0), 0)
+        reports = []
+        with file.open(encoding="utf-8-sig", newline="") as fh, open_report(report) as out, Progress(console=console) as bar:
+            task = bar.add_task("importing", total=total, completed=done + 1)
+            rows = read_csv(fh, registry.context.terms) if file.suffix.lower() == ".csv" else read_ndjson(fh)
+            pending = (row for row in rows if row[0] > done)
+            for line in registry.bulk.run(principal, pending, batch, tag=lambda last: f"import:{import_id}:{last}"):
+                reports.append(line)
+                out.write(json.dumps(line.as_dict()) + "\n")
+                bar.advance(task)
+        counts = summary(reports)
+        console.print(f"created {counts['created']}, rejected {counts['rejected']}, duplicate {counts['duplicate']}"
+                      + (f" (and {done + 1} imported before)" if done >= 0 else ""))
+        if counts["rejected"]:
+            raise typer.Exit(2)
+    finally:
+        registry.close()
+
+
+@app.command("export")
+def export_assets(data_dir: DataDir,
+                  format: Annotated[str, typer.Option(help="jsonld, turtle, ntriples or csv.")] = "csv",  # noqa: A002
+                  org: Annotated[str | None, typer.Option(help="Only this FSP's assets (ID or IRI).")] = None,
+                  out: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None) -> None:
+    """Export assets (all, or one FSP's), streamed; the export is logged in the audit trail."""
+    import sys
+
+    from fmar.access.principal import SYSTEM
+    from fmar.registry import Registry
+
+    registry = Registry(_settings(data_dir))
+    try:
+        filters = {"operatedBy": org} if org else {}
+        _, chunks = registry.export.stream(SYSTEM, format, filters)
+        target = out.open("wb") if out else sys.stdout.buffer
+        try:
+            for chunk in chunks:
+                target.write(chunk)
+        finally:
+            if out:
+                target.close()
+    finally:
+        registry.close()
+
+
+@contextmanager
+def open_report(path: Path | None) -> Iterator[TextIO]:
+    """The report file, or a sink when none is asked for."""
+    if path is None:
+        yield io.StringIO()
+        return
+    with path.open("w", encoding="utf-8") as fh:
+        yield fh
 
 
 @ontology_app.command("check")

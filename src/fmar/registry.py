@@ -23,6 +23,7 @@ class Registry:
                  companies: CompanyVerifier | None = None) -> None:
         from fmar.arm.assets import Assets
         from fmar.arm.bulk import BulkImport
+        from fmar.arm.export import Export
         from fmar.spum.organisations import Organisations
         from fmar.spum.platforms import Platforms
         from fmar.spum.users import Users
@@ -43,6 +44,7 @@ class Registry:
         self.platforms = Platforms(self)
         self.assets = Assets(self)
         self.bulk = BulkImport(self)
+        self.export = Export(self)
 
     def close(self) -> None:
         self.store.close()

@@ -108,6 +108,12 @@ class WritePath:
                                    errors=[r.as_dict() for r in warnings])
         return warnings
 
+    def log_read(self, operation: str, principal: Principal, detail: str, request_id: str | None = None) -> URIRef:
+        """A light audit event for a read of restricted data (an export): who, what, when."""
+        event, quads = event_quads(self.iris, EventInfo(operation, principal, [], detail, None, request_id), [], [])
+        self.store.apply([], quads)
+        return event
+
     def commit(self, change: Change) -> Committed:
         """Run the unit of work; on any refusal nothing is written."""
         self.policy.require(change.principal, change.operation, change.target_org, change.read_operation,

@@ -31,6 +31,7 @@ asset.read               any any own area - delegated - - -
 asset.update             any - own-manager - - delegated - - -
 asset.validate           any - - area - - - - -
 asset.deregister         any - own-manager - - delegated - - -
+asset.export             any any own area - delegated - - -
 """
 COLUMNS = ("admin", "regulator", "fsp", "so", "supplier", "platform", "consumer", "applicant", "anonymous")
 
@@ -45,5 +46,6 @@ def test_policy_table_is_as_reviewed() -> None:
 
 def test_delegable_scopes_are_the_platform_delegated_cells() -> None:
     policy = Policy(Settings().resource("data", "policy.csv"))
-    assert policy.delegable == ["asset.create", "asset.deregister", "asset.list", "asset.read", "asset.update",
+    assert policy.delegable == ["asset.create", "asset.deregister", "asset.export", "asset.list", "asset.read",
+                                "asset.update",
                                 "organisation.list", "organisation.read", "organisation.update"]

@@ -62,6 +62,7 @@ RECIPES: dict[str, Recipe] = {
         headers=h),
     "asset.create": lambda w, h, t: w.client.post("/assets", json=_new_asset(t), headers=h),
     "asset.list": lambda w, h, t: w.client.get("/assets", headers=h),
+    "asset.export": lambda w, h, t: w.client.get("/assets/export?format=csv", headers=h),
     "asset.read": lambda w, h, t: w.client.get(f"/assets/{w.asset(t)}", headers=h),
     "asset.update": lambda w, h, t: w.client.patch(f"/assets/{w.asset(t)}", json={"assetName": "Renamed"},
                                                    headers={**h, "If-Match": "*"}),
@@ -133,7 +134,7 @@ def test_policy_row(world: World, operation: str, role: str) -> None:
             if own:
                 assert (own in listed) == _allowed(role, operation, own=True)
         return
-    if operation == "asset.list":  # decided by role; what each caller finds is tested in tests/api/test_assets.py
+    if operation in ("asset.list", "asset.export"):  # by role; what each caller finds: tests/api/test_assets.py
         _check(RECIPES[operation](world, headers, other), bool(POLICY.scopes(role, operation)), role, operation)
         return
     if operation in UNTARGETED or operation == "auth.token":

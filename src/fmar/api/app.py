@@ -37,7 +37,8 @@ def create_app(registry: Registry, *, close_registry: bool = False) -> FastAPI:
         app.include_router(router)
     app.openapi = lambda: _openapi(app, registry.policy)  # type: ignore[method-assign]
     problems.install(app)
-    app.add_middleware(BodyLimit, limit=registry.settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=registry.settings.max_body_bytes,
+                       larger={"/assets/bulk": registry.settings.bulk_max_body_bytes})
     app.add_middleware(HeadAsGet)
     app.add_middleware(RequestId)
     return app

@@ -56,18 +56,20 @@ class HeadAsGet:
 
 
 class BodyLimit:
-    """Refuse bodies over ``limit`` bytes with 413, by Content-Length or while streaming."""
+    """Refuse bodies over ``limit`` bytes (``larger`` for the paths it names) with 413, by
+    Content-Length or while streaming."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, larger: dict[str, int] | None = None) -> None:
+        self.app, self.default, self.larger = app, limit, larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.default)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send, limit)
             return
         received = 0
 
@@ -76,14 +78,15 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:  # handled by the app's problem handlers
-                    raise PayloadTooLarge(f"the request body is larger than {self.limit} bytes")
+                if received > limit:  # handled by the app's problem handlers
+                    raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
             return message
 
         await self.app(scope, counting_receive, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        error = PayloadTooLarge(f"the request body is larger than {self.limit} bytes")
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        error = PayloadTooLarge(f"the request body is larger than {limit} bytes"
+                                + ("; import larger files with `fmar import`" if limit != self.default else ""))
         body = json.dumps(error.problem(scope.get("path"))).encode()
         headers: list[Any] = [(b"content-type", b"application/problem+json"),
                               (b"content-length", str(len(body)).encode()), (b"connection", b"close")]

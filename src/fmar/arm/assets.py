@@ -203,8 +203,8 @@ class Assets:
     def find(self, principal: Principal, filters: dict[str, str], limit: int = 100, after: str | None = None) -> Page:
         """The assets the caller may see that match every filter, in ID order, with the exact total."""
         self.r.policy.require_role(principal, "asset.list")
-        patterns, bindings = self._filters(filters)
-        visible = self._visibility(principal)
+        patterns, bindings = self.filters(filters)
+        visible = self.visibility(principal)
         if visible is None:
             return Page([], 0, None)
         where = "?asset a fmar:Asset ; dcterms:identifier ?id ; fmar:operatedBy ?org .\n" + patterns + visible
@@ -218,7 +218,8 @@ class Assets:
         items = [(URIRef(str(r["asset"])), load_record(self.r.store, URIRef(str(r["asset"])))[0]) for r in rows[:limit]]
         return Page(items, total, str(rows[limit - 1]["id"]) if len(rows) > limit else None)
 
-    def _filters(self, filters: dict[str, str]) -> tuple[str, dict[str, Node]]:
+    def filters(self, filters: dict[str, str]) -> tuple[str, dict[str, Node]]:
+        """SPARQL patterns and bindings for the search filters (400 for an unknown or malformed one)."""
         patterns: list[str] = []
         bindings: dict[str, Node] = {}
         for name, value in filters.items():
@@ -244,11 +245,11 @@ class Assets:
                 bindings[f"{name}_value"] = Literal(value)
         return "\n".join(patterns) + "\n", bindings
 
-    def _visibility(self, principal: Principal) -> str | None:
+    def visibility(self, principal: Principal, operation: str = "asset.list") -> str | None:
         """The pattern that restricts a search to what the policy table lets the caller see (None: nothing)."""
         if principal.acting_for_other:
-            return f"FILTER (?org = <{principal.org}>)\n" if "asset.list" in principal.delegated_scopes else None
-        scopes = self.r.policy.scopes(principal.role, "asset.list")
+            return f"FILTER (?org = <{principal.org}>)\n" if operation in principal.delegated_scopes else None
+        scopes = self.r.policy.scopes(principal.role, operation)
         if "any" in scopes:
             return ""
         options = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,9 @@ _FRIENDLY = _PREFIXES + """SELECT ?org ?code ?id WHERE {
 _SAME_MPAN = _PREFIXES + """CONSTRUCT { ?other ?p ?mpan ; fmar:operatedBy ?org ; fmar:status ?status }
 WHERE { VALUES ?p { fmar:importMPAN fmar:exportMPAN } VALUES ?mpan { %s }
   ?other a fmar:Asset ; ?p ?mpan ; fmar:operatedBy ?org ; fmar:status ?status }"""
+
+_RESUME = """PREFIX fmar: <https://w3id.org/fmar#>
+SELECT ?id WHERE { GRAPH ?g { ?e fmar:operation "asset.create" ; fmar:requestId ?id } FILTER STRSTARTS(?id, ?prefix) }"""
 
 #: One input record: its index, its body (None when unreadable) and why it could not be read.
 Row = tuple[int, dict[str, Any] | None, str | None]
@@ -125,18 +128,25 @@ class BulkImport:
     def __init__(self, registry: Registry) -> None:
         self.r = registry
 
-    def run(self, principal: Principal, rows: Iterable[Row], batch_size: int = 1000,
-            request_id: str | None = None) -> Iterator[RecordReport]:
-        """Report lines in input order, a batch at a time (so a huge file needs little memory)."""
+    def run(self, principal: Principal, rows: Iterable[Row], batch_size: int = 1000, request_id: str | None = None,
+            tag: Callable[[int], str] | None = None) -> Iterator[RecordReport]:
+        """Report lines in input order, a batch at a time (so a huge file needs little memory).
+
+        ``tag`` names each batch's audit event from the index of its last record (resumable imports)."""
         self.r.policy.require_role(principal, "asset.create")
         batch: list[Row] = []
         for row in rows:
             batch.append(row)
             if len(batch) >= batch_size:
-                yield from self._batch(principal, batch, request_id)
+                yield from self._batch(principal, batch, tag(batch[-1][0]) if tag else request_id)
                 batch = []
         if batch:
-            yield from self._batch(principal, batch, request_id)
+            yield from self._batch(principal, batch, tag(batch[-1][0]) if tag else request_id)
+
+    def resume_point(self, import_id: str) -> int:
+        """The index of the last record an earlier run of this import committed (-1 if none)."""
+        rows = self.r.store.select(_RESUME, bindings={"prefix": Literal(f"import:{import_id}:")})
+        return max((int(str(r["id"]).rsplit(":", 1)[1]) for r in rows), default=-1)
 
     def _batch(self, principal: Principal, rows: Sequence[Row], request_id: str | None) -> list[RecordReport]:
         reports: dict[int, RecordReport] = {}

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from fmar.api.deps import Caller, JsonObject, MergePatch, Reg, RequestIdDep, fields, operation
 from fmar.api.routes import collection, respond
 from fmar.arm.assets import FILTERS
+from fmar.arm.bulk import csv_lines, read_csv, read_ndjson, summary
+from fmar.errors import UnsupportedMediaType
 
 router = APIRouter(tags=["assets"])
 
@@ -26,6 +30,40 @@ def register_asset(request: Request, principal: Caller, registry: Reg, request_i
     to accept them (they are kept with the record)."""
     asset, graph = registry.assets.register(principal, body, request_id)
     return respond(request, registry, asset, graph, status=201, location=_location(request, asset))
+
+
+BULK_TYPES = {"application/x-ndjson": "ndjson", "application/ndjson": "ndjson", "text/csv": "csv"}
+
+
+@router.post("/assets/bulk", **operation("asset.create", requestBody={"content": {
+    "application/x-ndjson": {"schema": {"type": "string", "description": "one asset (JSON object) a line"}},
+    "text/csv": {"schema": {"type": "string", "description": "a header row of data dictionary terms, then one asset a row"}},
+}}))
+async def register_assets_in_bulk(request: Request, principal: Caller, registry: Reg,
+                                  request_id: RequestIdDep) -> dict[str, object]:
+    """Register many assets: NDJSON or CSV. Answers 200 with a `summary` and one report line per record
+    (`index`, `status` created/rejected/duplicate, `id`, `violations`); a bad record never blocks the others."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in BULK_TYPES:
+        raise UnsupportedMediaType("send NDJSON (application/x-ndjson) or CSV (text/csv)", accepted=sorted(BULK_TYPES))
+    raw = await request.body()
+    rows = read_ndjson(raw.splitlines()) if BULK_TYPES[media] == "ndjson" else read_csv(
+        csv_lines(raw), registry.context.terms)
+    reports = await run_in_threadpool(lambda: list(registry.bulk.run(principal, rows, request_id=request_id)))
+    return {"summary": summary(reports), "records": [r.as_dict() for r in reports]}
+
+
+@router.get("/assets/export", **operation("asset.export"))
+def export_assets(principal: Caller, registry: Reg, request_id: RequestIdDep,
+                  format: Annotated[str, Query(description="jsonld, turtle, ntriples or csv")] = "jsonld",  # noqa: A002
+                  ) -> StreamingResponse:
+    """Every asset the caller may see, streamed (constant memory). The export is logged in the audit trail."""
+    media, chunks = registry.export.stream(principal, format, request_id=request_id)
+    return StreamingResponse(chunks, media_type=media,
+                             headers={"Content-Disposition": f'attachment; filename="assets.{EXTENSIONS[format]}"'})
+
+
+EXTENSIONS = {"jsonld": "jsonld", "turtle": "ttl", "ntriples": "nt", "csv": "csv"}
 
 
 @router.get("/assets", **operation("asset.list"))

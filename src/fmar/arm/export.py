@@ -1,0 +1,113 @@
+"""Export (UC-02.05): every asset the caller may see, streamed a page at a time in constant memory."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.term import Node
+
+from fmar.access.principal import Principal
+from fmar.errors import BadRequest
+from fmar.iris import CODE, FMAR
+from fmar.store.oxigraph import serialize
+
+if TYPE_CHECKING:
+    from fmar.registry import Registry
+
+FORMATS = {"jsonld": "application/ld+json", "turtle": "text/turtle", "ntriples": "application/n-triples",
+           "csv": "text/csv"}
+PAGE = 500
+_PAGE = """PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?asset ?id WHERE { ?asset a fmar:Asset ; dcterms:identifier ?id ; fmar:operatedBy ?org .
+%s FILTER (STR(?id) > ?after) } ORDER BY ?id LIMIT %d"""
+_RECORDS = """SELECT ?s ?p ?o WHERE { VALUES ?asset { %s }
+  { ?asset ?p ?o BIND(?asset AS ?s) } UNION
+  { ?asset ?p1 ?s . ?s ?p ?o FILTER (STRSTARTS(STR(?s), CONCAT(STR(?asset), "#"))) } }"""
+#: CSV columns: the record's IRI and ID, then the data dictionary terms of an asset.
+CSV_TERMS = ("assetName", "friendlyCode", "assetCategory", "operatedBy", "status", "ratedCapacity",
+             "generationCapacity", "demandCapacity", "installedCapacity", "storageCapacity", "energySource",
+             "demandTechType", "otherDescription", "manufacturer", "assetModel", "serialNumber", "importMPAN",
+             "exportMPAN", "dno", "gspGroup", "postcode", "connectionStatus", "connectionType", "commissioningDate",
+             "effectiveDate", "ownerType", "consentReference", "statusNote", "deregistrationReason", "recordedAt")
+
+
+class Export:
+    """Streams assets as JSON-LD, Turtle, N-Triples or CSV."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.r = registry
+
+    def stream(self, principal: Principal, fmt: str, filters: dict[str, str] | None = None,
+               request_id: str | None = None) -> tuple[str, Iterator[bytes]]:
+        """The media type and the chunks of an export; the export itself is logged in the audit trail."""
+        self.r.policy.require_role(principal, "asset.export")
+        if fmt not in FORMATS:
+            raise BadRequest(f"format must be one of {', '.join(FORMATS)}")
+        patterns, bindings = self.r.assets.filters(filters or {})
+        visible = self.r.assets.visibility(principal, "asset.export")
+        self.r.write.log_read("asset.export", principal, f"format={fmt}", request_id)
+        where = patterns + ("FILTER (false)\n" if visible is None else visible)
+        return FORMATS[fmt], self._chunks(fmt, where, bindings)
+
+    def _pages(self, where: str, bindings: dict[str, Node]) -> Iterator[list[tuple[URIRef, Graph]]]:
+        after = ""
+        while True:
+            rows = self.r.store.select(_PAGE % (where, PAGE), bindings={**bindings, "after": Literal(after)})
+            if not rows:
+                return
+            assets = [URIRef(str(r["asset"])) for r in rows]
+            graphs: dict[URIRef, Graph] = {a: Graph() for a in assets}
+            for row in self.r.store.select(_RECORDS % " ".join(f"<{a}>" for a in assets)):
+                owner = URIRef(str(row["s"]).split("#", 1)[0])
+                graphs[owner].add((row["s"], row["p"], row["o"]))
+            yield [(a, graphs[a]) for a in assets]
+            after = str(rows[-1]["id"])
+
+    def _chunks(self, fmt: str, where: str, bindings: dict[str, Node]) -> Iterator[bytes]:
+        if fmt == "jsonld":
+            yield f'{{"@context": "{self.r.context.deployment_url}", "@graph": ['.encode()
+        if fmt == "csv":
+            yield _csv_row(["id", "identifier", *CSV_TERMS])
+        first = True
+        for page in self._pages(where, bindings):
+            if fmt in ("turtle", "ntriples"):
+                merged = Graph()
+                for _, graph in page:
+                    merged += graph
+                yield serialize(merged, FORMATS[fmt])
+            elif fmt == "csv":
+                yield b"".join(_csv_row(_csv_values(asset, graph, self.r.iris.identifier(asset))) for asset, graph in page)
+            else:
+                docs = []
+                for asset, graph in page:
+                    doc = self.r.context.write(graph, asset)
+                    doc.pop("@context", None)
+                    docs.append(json.dumps(doc))
+                yield (("" if first else ",") + ",".join(docs)).encode()
+                first = False
+        if fmt == "jsonld":
+            yield b"]}\n"
+
+
+def _csv_values(asset: URIRef, graph: Graph, identifier: str) -> list[str]:
+    values = [str(asset), identifier]
+    for term in CSV_TERMS:
+        objects = sorted(graph.objects(asset, FMAR[term if term != "status" else "status"]), key=str)
+        values.append("|".join(_cell(o) for o in objects))
+    return values
+
+
+def _cell(value: Node) -> str:
+    text = str(value)
+    return text.rsplit("/", 1)[-1] if text.startswith(CODE) else text
+
+
+def _csv_row(values: list[str]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(values)
+    return buffer.getvalue().encode()
