@@ -92,3 +92,28 @@ def test_serve_answers_on_127_0_0_1_with_demo_data(data_dir: Path) -> None:
 def test_serve_refuses_an_uninitialised_directory(tmp_path: Path) -> None:
     result = runner.invoke(app, ["serve", "--data-dir", str(tmp_path / "empty")])
     assert result.exit_code == 1 and "not initialised" in " ".join(result.output.split())
+
+
+def test_import_reports_resumes_and_exports(data_dir: Path, tmp_path: Path) -> None:
+    from fmar.arm.generator import generate
+
+    fsp = json.loads((data_dir / "demo.json").read_text())["organisations"]["fsp"]
+    source = tmp_path / "assets.ndjson"
+    bodies = [json.dumps(b) for b in generate(30, seed=42)]
+    bodies[5] = "{not json"
+    source.write_text("\n".join(bodies) + "\n")
+    report = tmp_path / "report.ndjson"
+    first = runner.invoke(app, ["import", str(source), "--data-dir", str(data_dir), "--org", fsp, "--batch", "10",
+                                "--report", str(report)])
+    assert first.exit_code == 2, first.output  # one record was rejected
+    lines = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [line["index"] for line in lines] == list(range(30))
+    assert sum(line["status"] == "created" for line in lines) == 29
+    again = runner.invoke(app, ["import", str(source), "--data-dir", str(data_dir), "--org", fsp])
+    assert again.exit_code == 0 and "30 imported before" in " ".join(again.output.split())
+    out = tmp_path / "export.csv"
+    exported = runner.invoke(app, ["export", "--data-dir", str(data_dir), "--org", fsp, "--format", "csv",
+                                   "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    demo_assets = json.loads((data_dir / "demo.json").read_text())["assets"]
+    assert len(out.read_text().splitlines()) == 1 + demo_assets + 29
