@@ -14,7 +14,7 @@ import copy
 import json
 import re
 from collections.abc import Iterator
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,13 @@ class JsonLdContext:
 
     def read(self, body: dict[str, Any], *, record: URIRef, record_type: str) -> Graph:
         """Turn a submission about ``record`` into a graph with skolemised nested nodes."""
+        graph = Graph()
+        for triple in self.read_triples(body, record=record, record_type=record_type):
+            graph.add(triple)
+        return graph
+
+    def read_triples(self, body: dict[str, Any], *, record: URIRef, record_type: str) -> list[tuple[Node, Node, Node]]:
+        """The triples of a submission: compiled for flat ones, by the JSON-LD algorithm otherwise."""
         if not isinstance(body, dict):
             raise Unprocessable("the body must be a JSON object")
         doc = dict(body)
@@ -115,11 +122,8 @@ class JsonLdContext:
         doc.pop("@id", None)
         flat = self.flat_triples(doc, record, record_type)
         if flat is not None:
-            graph = Graph()
-            for p, o in flat:
-                graph.add((record, p, o))
-            return graph
-        return self.expanded_graph(doc, record)
+            return [(record, p, o) for p, o in flat]
+        return list(self.expanded_graph(doc, record))
 
     def expanded_graph(self, doc: dict[str, Any], record: URIRef) -> Graph:
         """The full JSON-LD to RDF algorithm (pyld), nested nodes skolemised under ``record``."""
@@ -271,8 +275,14 @@ def _flat_object(item: Any, coercion: Any, base: str | None, terms: dict[str, An
             return Literal(lexical, datatype=URIRef(coercion or XSD_DOUBLE))
         return Literal(str(int(item)), datatype=URIRef(coercion or XSD_INTEGER))
     if isinstance(item, str):
-        return Literal(item, datatype=URIRef(coercion)) if coercion else Literal(item)
+        return _literal(item, coercion)
     return None
+
+
+@lru_cache(maxsize=65536)
+def _literal(text: str, datatype: str | None) -> Literal:
+    """Literals repeat (codes aside: dates, capacities, makers); building an rdflib Literal is not cheap."""
+    return Literal(text, datatype=URIRef(datatype)) if datatype else Literal(text)
 
 
 def _canonical_double(value: float) -> str:

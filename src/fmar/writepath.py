@@ -19,7 +19,7 @@ from fmar.audit.events import EventInfo, event_quads
 from fmar.errors import ValidationFailed
 from fmar.iris import FMAR, Iris
 from fmar.store import GraphStore, Quad
-from fmar.validation.engine import CompiledValidator
+from fmar.validation.engine import CompiledValidator, index
 from fmar.validation.shacl import Result, Validator
 
 _REFERENCED = """PREFIX fmar: <https://w3id.org/fmar#>
@@ -84,11 +84,14 @@ class WritePath:
 
     def context(self, data: Graph) -> Graph:
         """What a submission refers to: the type, status and roles of linked records."""
+        return self.linked(set(data.subjects()), {o for o in data.objects() if isinstance(o, URIRef)})
+
+    def linked(self, subjects: set[Node], objects: set[URIRef]) -> Graph:
+        """Type, status and roles of the registry's records that ``objects`` name (beyond ``subjects``)."""
         self.reference  # noqa: B018 - makes sure the validator holds the reference data
         graph = Graph()
-        ours = set(data.subjects())
-        for obj in set(data.objects()):
-            if isinstance(obj, URIRef) and obj not in ours and str(obj).startswith(self.iris.base):
+        for obj in objects - subjects:
+            if str(obj).startswith(self.iris.base):
                 graph += self.store.construct(_REFERENCED, bindings={"r": obj})
         return graph
 
@@ -143,12 +146,17 @@ class WritePath:
         return Committed(event, warnings)
 
 
+Triple = tuple[Node, Node, Node]
+
+
 @dataclass
 class BatchItem:
-    """One record of a batch: its change, whose it is, and the justification of its warnings."""
+    """One new record of a batch: its triples, its named graph, whose it is, and its justification."""
 
     key: int
-    change: RecordChange
+    record: URIRef
+    graph: URIRef
+    triples: list[Triple]
     target_org: URIRef | None
     target_area: URIRef | None = None
     justification: str | None = None
@@ -169,13 +177,16 @@ class Outcome:
         return self.refusal is None
 
 
+Screen = Callable[[Sequence[BatchItem]], dict[int, tuple[str, list[dict[str, object]]]]]
+
+
 def commit_batch(write: WritePath, operation: str, principal: Principal, items: Sequence[BatchItem], *,
-                 screen: Callable[[Sequence[BatchItem]], dict[int, tuple[str, list[dict[str, object]]]]] | None = None,
-                 context: Graph | None = None, request_id: str | None = None) -> list[Outcome]:
+                 screen: Screen | None = None, context: Graph | None = None,
+                 request_id: str | None = None) -> list[Outcome]:
     """Many new records in one unit of work: each is accepted or refused on its own, and the accepted
     ones are written together (Oxigraph's bulk loader) with one audit event naming every one of them."""
     write.policy.require_role(principal, operation)
-    outcomes = {item.key: Outcome(item.key, item.change.record) for item in items}
+    outcomes = {item.key: Outcome(item.key, item.record) for item in items}
     allowed = []
     for item in items:
         if write.policy.allows(principal, operation, item.target_org, item.target_area):
@@ -196,21 +207,20 @@ def commit_batch(write: WritePath, operation: str, principal: Principal, items: 
         by_record = _validate_batch(write, candidates, context)
         accepted: list[BatchItem] = []
         for item in candidates:
-            results = by_record.get(item.change.record, [])
+            results = by_record.get(item.record, [])
             violations = [r for r in results if r.severity == "Violation"]
             warnings = [r for r in results if r.severity != "Violation"]
             outcome = outcomes[item.key]
             if violations or (warnings and not (item.justification and item.justification.strip())):
                 outcome.refusal, outcome.problems = "rejected", [r.as_dict() for r in results]
                 continue
-            if warnings:
-                _attach_warnings(item.change, warnings)
+            item.triples += _warning_triples(item.record, warnings)
             outcome.warnings = warnings
             accepted.append(item)
         if accepted:
-            added = [(s, p, o, item.change.graph) for item in accepted for s, p, o in item.change.after]
+            added = [(s, p, o, item.graph) for item in accepted for s, p, o in item.triples]
             justifications = sorted({i.justification for i in accepted if i.justification})
-            info = EventInfo(operation, principal, [item.change.record for item in accepted], None,
+            info = EventInfo(operation, principal, [item.record for item in accepted], None,
                              "; ".join(justifications) or None, request_id)
             _, audit = event_quads(write.iris, info, [], added)
             write.store.add_many(added + audit)
@@ -221,25 +231,35 @@ def _validate_batch(write: WritePath, items: Sequence[BatchItem], context: Graph
     """Validation results per record (nested nodes' results under their record)."""
     if not items:
         return {}
-    data = Graph()
-    for item in items:
-        data += item.change.after
-    linked = write.context(data)
+    triples = [t for item in items for t in item.triples]
+    linked = write.linked({s for s, _, _ in triples}, {o for _, _, o in triples if isinstance(o, URIRef)})
     if context is not None:
         linked += context
-    records = [item.change.record for item in items]
-    results = write.validator.validate(data, records, linked)
+    records = [item.record for item in items]
+    validate_facts = getattr(write.validator, "validate_facts", None)
+    if validate_facts is not None:
+        results = validate_facts(index(triples), records, index(linked))
+    else:
+        data = Graph()
+        for t in triples:
+            data.add(t)
+        results = write.validator.validate(data, records, linked)
     grouped: dict[URIRef, list[Result]] = {}
     for result in results:
-        record = URIRef(result.focusNode.split("#", 1)[0])
-        grouped.setdefault(record, []).append(result)
+        grouped.setdefault(URIRef(result.focusNode.split("#", 1)[0]), []).append(result)
     return grouped
 
 
-def _attach_warnings(rc: RecordChange, warnings: Sequence[Result]) -> None:
+def _warning_triples(record: URIRef, warnings: Sequence[Result]) -> list[Triple]:
+    """The accepted warnings, kept with the record."""
+    triples: list[Triple] = []
     for n, warning in enumerate(warnings, start=1):
-        node = URIRef(f"{rc.record}#acceptedWarning-{n}")
-        rc.after.add((rc.record, FMAR.acceptedWarning, node))
-        rc.after.add((node, RDF.type, FMAR.ValidationWarning))
-        rc.after.add((node, FMAR.warningMessage, Literal(warning.message)))
-        rc.after.add((node, FMAR.warningPath, Literal(warning.path)))
+        node = URIRef(f"{record}#acceptedWarning-{n}")
+        triples += [(record, FMAR.acceptedWarning, node), (node, RDF.type, FMAR.ValidationWarning),
+                    (node, FMAR.warningMessage, Literal(warning.message)), (node, FMAR.warningPath, Literal(warning.path))]
+    return triples
+
+
+def _attach_warnings(rc: RecordChange, warnings: Sequence[Result]) -> None:
+    for triple in _warning_triples(rc.record, warnings):
+        rc.after.add(triple)

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF
+from rdflib.namespace import OWL, RDF
 from rdflib.term import Node
 
 from fmar.access.principal import Principal
@@ -42,7 +42,7 @@ _FRIENDLY = _PREFIXES + """SELECT ?asset ?id WHERE {
 _SAME_MPAN = _PREFIXES + """CONSTRUCT { ?other ?p ?mpan ; fmar:operatedBy ?org ; fmar:status ?status }
 WHERE { VALUES ?p { fmar:importMPAN fmar:exportMPAN }
   ?other a fmar:Asset ; ?p ?mpan ; fmar:operatedBy ?org ; fmar:status ?status FILTER (?other != ?self) }"""
-_AREA_OF_MPAN = _PREFIXES + "SELECT ?dno ?gsp WHERE { ?dno fmar:distributorId ?id ; fmar:gspGroup ?gsp }"
+_AREA_OF_MPAN = _PREFIXES + "SELECT ?id ?gsp WHERE { ?dno fmar:distributorId ?id ; fmar:gspGroup ?gsp }"
 _IN_ACTIVE_UNIT = _PREFIXES + """SELECT ?unit ?id WHERE {
   ?unit a fmar:MarketUnit ; fmar:hasAsset ?asset ; dcterms:identifier ?id .
   FILTER NOT EXISTS { ?unit fmar:status ?s FILTER (STRENDS(STR(?s), "/Inactive") || STRENDS(STR(?s), "/Deregistered")) } }"""
@@ -59,6 +59,13 @@ MPAN_TERMS = {FMAR.importMPAN: "importMPAN", FMAR.exportMPAN: "exportMPAN"}
 
 
 @dataclass(frozen=True)
+class _Tables:
+    gsp_by_distributor: dict[str, Node]
+    defaults: dict[Node, list[tuple[Node, Node]]]
+    deprecated: set[Node]
+
+
+@dataclass(frozen=True)
 class Page:
     """One page of a search: the records, the exact total, and the cursor of the next page."""
 
@@ -72,6 +79,7 @@ class Assets:
 
     def __init__(self, registry: Registry) -> None:
         self.r = registry
+        self._tables: _Tables | None = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -95,6 +103,13 @@ class Assets:
 
     def read(self, body: dict[str, Any], asset: URIRef) -> Graph:
         """A submission as the asset's graph (IDs of organisations accepted bare or as IRIs)."""
+        graph = Graph()
+        for triple in self.read_triples(body, asset):
+            graph.add(triple)
+        return graph
+
+    def read_triples(self, body: dict[str, Any], asset: URIRef) -> list[tuple[Node, Node, Node]]:
+        """A submission as the asset's triples."""
         body = dict(body)
         if isinstance(body.get("operatedBy"), str):
             org = self.r.iris.parse(body["operatedBy"], "organisations")
@@ -103,23 +118,46 @@ class Assets:
             body["operatedBy"] = str(org)
         for term in ("ratedCapacity", "generationCapacity", "demandCapacity", "installedCapacity", "storageCapacity"):
             body[term] = _decimal_text(body.get(term))
-        return self.r.context.read({k: v for k, v in body.items() if v is not None}, record=asset, record_type="Asset")
+        return self.r.context.read_triples({k: v for k, v in body.items() if v is not None}, record=asset,
+                                           record_type="Asset")
 
     def enrich(self, graph: Graph, asset: URIRef) -> Graph:
         """Derive what the data dictionary derives: GSP group from the MPAN, category defaults."""
-        mpans = [str(m) for p in MPAN_TERMS for m in graph.objects(asset, p)]
-        if mpans and graph.value(asset, FMAR.gspGroup) is None:
-            rows = self.r.store.select(_AREA_OF_MPAN, bindings={"id": Literal(mpans[0][:2])})
-            if rows:
-                graph.add((asset, FMAR.gspGroup, rows[0]["gsp"]))
-        category = graph.value(asset, FMAR.assetCategory)
-        shapes = self.r.write.validator.shapes
-        for shape in shapes.subjects(FMAR.forCategory, category):
-            for prop in shapes.objects(shape, SH.property):
-                path, default = shapes.value(prop, SH.path), shapes.value(prop, SH.defaultValue)
-                if isinstance(path, URIRef) and default is not None and graph.value(asset, path) is None:
-                    graph.add((asset, path, default))
+        for triple in self.derived(list(graph.triples((asset, None, None))), asset):
+            graph.add(triple)
         return graph
+
+    def derived(self, triples: list[tuple[Node, Node, Node]], asset: URIRef) -> list[tuple[Node, Node, Node]]:
+        """The triples the registry derives for an asset: its GSP group from the MPAN, its category's defaults."""
+        given: dict[Node, Node] = {p: o for s, p, o in triples if s == asset}
+        out: list[tuple[Node, Node, Node]] = []
+        mpan = given.get(FMAR.importMPAN) or given.get(FMAR.exportMPAN)
+        if mpan is not None and FMAR.gspGroup not in given:
+            gsp = self.tables.gsp_by_distributor.get(str(mpan)[:2])
+            if gsp is not None:
+                out.append((asset, FMAR.gspGroup, gsp))
+        for path, default in self.tables.defaults.get(given.get(FMAR.assetCategory), ()):  # type: ignore[arg-type]
+            if path not in given:
+                out.append((asset, path, default))
+        return out
+
+    @property
+    def tables(self) -> _Tables:
+        """Lookups read once from the reference data and the category shapes."""
+        if self._tables is None:
+            shapes = self.r.write.validator.shapes
+            defaults: dict[Node, list[tuple[Node, Node]]] = {}
+            deprecated = set()
+            for shape, category in shapes.subject_objects(FMAR.forCategory):
+                if shapes.value(shape, OWL.deprecated) == Literal(True):
+                    deprecated.add(category)
+                for prop in shapes.objects(shape, SH.property):
+                    path, default = shapes.value(prop, SH.path), shapes.value(prop, SH.defaultValue)
+                    if isinstance(path, URIRef) and default is not None:
+                        defaults.setdefault(category, []).append((path, default))
+            gsp = {str(r["id"]): r["gsp"] for r in self.r.store.select(_AREA_OF_MPAN)}
+            self._tables = _Tables(gsp, defaults, deprecated)
+        return self._tables
 
     def _context(self, graph: Graph, asset: URIRef) -> Graph:
         """Other assets on the same MPANs, for the soft rule on MPANs used by another organisation."""
@@ -155,14 +193,11 @@ class Assets:
 
         return [not_registered_twice, friendly_code_unique]
 
-    def category_open(self, graph: Graph, asset: URIRef) -> None:
+    def category_open(self, category: Node | None) -> None:
         """Refuse a registration in a deprecated category."""
-        category = graph.value(asset, FMAR.assetCategory)
-        shapes = self.r.write.validator.shapes
-        for shape in shapes.subjects(FMAR.forCategory, category):
-            if shapes.value(shape, URIRef("http://www.w3.org/2002/07/owl#deprecated")) == Literal(True):
-                raise Unprocessable(f"the asset category {str(category).rsplit('/', 1)[-1]} is deprecated: "
-                                    "no new registrations", pointer="/assetCategory")
+        if category in self.tables.deprecated:
+            raise Unprocessable(f"the asset category {str(category).rsplit('/', 1)[-1]} is deprecated: "
+                                "no new registrations", pointer="/assetCategory")
 
     # ------------------------------------------------------------------ use cases
 
@@ -181,7 +216,7 @@ class Assets:
         asset = self.r.iris.record("assets", identifier)
         graph = self.enrich(self.read(body, asset), asset)
         stamp(graph, asset, identifier, code(ASSET_STATUS, "PendingValidation"))
-        self.category_open(graph, asset)
+        self.category_open(graph.value(asset, FMAR.assetCategory))
         org, area = self.target(graph, asset)
         if org is None:
             raise Unprocessable("operatedBy is required: the FSP that operates the asset", pointer="/operatedBy")

@@ -12,17 +12,19 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from rdflib import Graph, Literal
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import XSD
 from rdflib.term import Node
 
 from fmar.access.principal import Principal
 from fmar.arm.assets import ASSET_STATUS, MPAN_TERMS
 from fmar.errors import FmarError, Unprocessable
-from fmar.iris import FMAR, code, new_id
-from fmar.records import REGISTRY_SET, pop_text, stamp
-from fmar.writepath import BatchItem, RecordChange, commit_batch
+from fmar.iris import DCTERMS, FMAR, code, new_id
+from fmar.records import REGISTRY_SET, pop_text
+from fmar.writepath import BatchItem, commit_batch
 
 if TYPE_CHECKING:
     from fmar.registry import Registry
@@ -149,6 +151,8 @@ class BulkImport:
         return max((int(str(r["id"]).rsplit(":", 1)[1]) for r in rows), default=-1)
 
     def _batch(self, principal: Principal, rows: Sequence[Row], request_id: str | None) -> list[RecordReport]:
+        self._now = Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=XSD.dateTime)
+        self._pending = code(ASSET_STATUS, "PendingValidation")
         reports: dict[int, RecordReport] = {}
         prepared: list[_Prepared] = []
         for index, body, problem in rows:
@@ -191,16 +195,19 @@ class BulkImport:
             body["operatedBy"] = str(principal.org)
         identifier = new_id()
         asset = self.r.iris.record("assets", identifier)
-        graph = assets.enrich(assets.read(body, asset), asset)
-        stamp(graph, asset, identifier, code(ASSET_STATUS, "PendingValidation"))
-        assets.category_open(graph, asset)
-        org, area = assets.target(graph, asset)
-        if org is None:
+        triples = assets.read_triples(body, asset)
+        triples += assets.derived(triples, asset)
+        triples += [(asset, DCTERMS.identifier, Literal(identifier)), (asset, FMAR.status, self._pending),
+                    (asset, FMAR.recordedAt, self._now)]
+        given = {p: o for s, p, o in triples if s == asset}
+        assets.category_open(given.get(FMAR.assetCategory))
+        org, area = given.get(FMAR.operatedBy), given.get(FMAR.dno)
+        if not isinstance(org, URIRef):
             raise Unprocessable("operatedBy is required: the FSP that operates the asset", pointer="/operatedBy")
-        item = BatchItem(index, RecordChange(asset, self.r.iris.org_graph(org), Graph(), graph), org, area,
-                         justification)
-        return _Prepared(index, item, graph.value(asset, FMAR.serialNumber),
-                         [m for p in MPAN_TERMS for m in graph.objects(asset, p)], graph.value(asset, FMAR.friendlyCode))
+        item = BatchItem(index, asset, self.r.iris.org_graph(org), triples, org,
+                         area if isinstance(area, URIRef) else None, justification)
+        return _Prepared(index, item, given.get(FMAR.serialNumber),
+                         [o for s, p, o in triples if s == asset and p in MPAN_TERMS], given.get(FMAR.friendlyCode))
 
     def _context(self, prepared: Sequence[_Prepared]) -> Graph:
         """Assets already on the batch's MPANs (for the soft rule on MPANs used by another organisation)."""
@@ -224,7 +231,7 @@ class BulkImport:
             for row in self.r.store.select(_FRIENDLY % _values(codes)):
                 friendly[(str(row["org"]), str(row["code"]))] = str(row["id"])
         for p in prepared:
-            mine = self.r.iris.identifier(p.item.change.record)
+            mine = self.r.iris.identifier(p.item.record)
             keys = [(str(m), str(p.serial)) for m in p.mpans] if p.serial is not None else []
             clash = next((registered[k] for k in keys if k in registered), None)
             if clash is not None:

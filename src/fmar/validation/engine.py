@@ -323,8 +323,8 @@ class _View:
         return {}
 
 
-def index(graph: Graph | None) -> Facts:
-    """Subject → predicate → objects of a graph."""
+def index(graph: Iterable[tuple[Node, Node, Node]] | None) -> Facts:
+    """Subject → predicate → objects of a graph (or of any triples)."""
     facts: Facts = defaultdict(lambda: defaultdict(list))
     for s, p, o in graph or ():
         facts[s][p].append(o)
