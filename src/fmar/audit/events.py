@@ -11,6 +11,7 @@ from rdflib.namespace import RDF, XSD
 
 from fmar.access.principal import Principal
 from fmar.iris import FMAR, PROV, Iris, new_id
+from fmar.ntriples import quad_line
 from fmar.store import Quad
 
 #: Predicates whose values never enter an audit change set.
@@ -30,11 +31,8 @@ class EventInfo:
 
 def nquads(quads: Iterable[Quad]) -> str:
     """Quads as sorted N-Quads lines, secrets redacted."""
-    lines = []
-    for s, p, o, g in quads:
-        obj = Literal("[redacted]") if p in REDACTED else o
-        lines.append(f"{s.n3()} {p.n3()} {obj.n3()} {g.n3()} .")
-    return "\n".join(sorted(lines))
+    return "".join(sorted(quad_line(s, p, Literal("[redacted]") if p in REDACTED else o, g)
+                          for s, p, o, g in quads)).rstrip("\n")
 
 
 def event_quads(iris: Iris, info: EventInfo, removed: Sequence[Quad], added: Sequence[Quad]) -> tuple[URIRef, list[Quad]]:

@@ -34,17 +34,30 @@ def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.DefaultGraph |
     raise TypeError(f"unsupported term {term!r}")
 
 
+_NAMED: dict[str, ox.NamedNode] = {}
+
+
+def _named(iri: str) -> ox.NamedNode:
+    """IRIs repeat (predicates, codes, graphs): convert each once."""
+    node = _NAMED.get(iri)
+    if node is None:
+        if len(_NAMED) > 200_000:
+            _NAMED.clear()
+        node = _NAMED[iri] = ox.NamedNode(iri)
+    return node
+
+
 def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     """Convert an rdflib term to pyoxigraph."""
     if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
+        return _named(term)
     if isinstance(term, BNode):
         return ox.BlankNode(str(term))
     if isinstance(term, Literal):
         if term.language:
             return ox.Literal(str(term), language=term.language)
         if term.datatype is not None:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+            return ox.Literal(str(term), datatype=_named(str(term.datatype)))
         return ox.Literal(str(term))
     raise TypeError(f"unsupported term {term!r}")
 
@@ -78,26 +91,37 @@ class Staging:
     """
 
     REFERENCE = ox.NamedNode("urn:fmar:staging:reference")
+    #: Batches at least this large get a store of their own (a bulk load, nothing to remove after).
+    LARGE = 200
 
     def __init__(self, reference: Iterable[tuple[Node, Node, Node]]) -> None:
+        self._reference = [ox.Quad(_term(s), _named(str(p)), to_oxigraph(o), self.REFERENCE) for s, p, o in reference]
         self._store = ox.Store()
-        self._store.bulk_extend(ox.Quad(_term(s), ox.NamedNode(str(p)), to_oxigraph(o), self.REFERENCE)
-                                for s, p, o in reference)
+        self._store.bulk_extend(self._reference)
 
     def select_over(self, triples: Iterable[tuple[Node, Node, Node]],
                     queries: Sequence[str]) -> list[list[dict[str, Node]]]:
         graph = ox.NamedNode(f"urn:fmar:staging:{uuid.uuid4()}")
-        self._store.extend(ox.Quad(_term(s), ox.NamedNode(str(p)), to_oxigraph(o), graph) for s, p, o in triples)
+        quads = [ox.Quad(_term(s), _named(str(p)), to_oxigraph(o), graph) for s, p, o in triples]
+        if len(quads) >= self.LARGE * 10:
+            store = ox.Store()
+            store.bulk_extend(self._reference)
+            store.bulk_extend(quads)
+            return self._answers(store, graph, queries)
+        self._store.extend(quads)
         try:
-            answers = []
-            for query in queries:
-                result = self._store.query(query, default_graph=[self.REFERENCE, graph])
-                assert isinstance(result, ox.QuerySolutions)  # noqa: S101 - SELECT queries only
-                names = [v.value for v in result.variables]
-                answers.append([{n: to_rdflib(row[n]) for n in names if row[n] is not None} for row in result])
-            return answers
+            return self._answers(self._store, graph, queries)
         finally:
             self._store.remove_graph(graph)
+
+    def _answers(self, store: ox.Store, graph: ox.NamedNode, queries: Sequence[str]) -> list[list[dict[str, Node]]]:
+        answers = []
+        for query in queries:
+            result = store.query(query, default_graph=[self.REFERENCE, graph])
+            assert isinstance(result, ox.QuerySolutions)  # noqa: S101 - SELECT queries only
+            names = [v.value for v in result.variables]
+            answers.append([{n: to_rdflib(row[n]) for n in names if row[n] is not None} for row in result])
+        return answers
 
 
 def _term(node: Node) -> ox.NamedNode | ox.BlankNode:
@@ -112,7 +136,7 @@ def _quad(q: Quad) -> ox.Quad:
     subject = to_oxigraph(s)
     if isinstance(subject, ox.Literal):
         raise TypeError("a literal cannot be a subject")
-    return ox.Quad(subject, ox.NamedNode(str(p)), to_oxigraph(o), ox.NamedNode(str(g)))
+    return ox.Quad(subject, _named(str(p)), to_oxigraph(o), _named(str(g)))
 
 
 class OxigraphStore:

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, Protocol
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -102,6 +103,7 @@ class CompiledValidator:
         self._sparql_over = sparql
         self.sparql: SparqlRunner | None = None
         self.reference: Facts = {}
+        self._memo: dict[tuple[Node, Node], list[ShapeResult]] = {}
         self._compiled: dict[Node, _NodeShape] = {}
         for shape in sorted(set(shapes.subjects(RDF.type, SH.NodeShape)) | set(shapes.subjects(SH.targetClass, None)),
                             key=str):
@@ -111,6 +113,7 @@ class CompiledValidator:
     def set_reference(self, reference: Graph) -> None:
         """Index the code lists and reference data every validation reads (and stage them for SPARQL)."""
         self.reference = index(reference)
+        self._memo.clear()
         if self._sparql_over is not None:
             self.sparql = self._sparql_over(reference)
 
@@ -189,7 +192,7 @@ class CompiledValidator:
             trees += self._run_sparql(sparql_jobs, facts, linked or {})
         results = flatten(trees, focus, self.term_for)
         if self.rules:
-            graph = data if data is not None else _graph(facts)
+            graph = data if data is not None else FactsGraph(facts)
             for rule in self.rules:
                 for node, predicate, value, message, constraint in rule(graph):
                     results.append(Result(_path(node, predicate, focus, self.term_for), str(value), message,
@@ -212,6 +215,15 @@ class CompiledValidator:
                     out += [ShapeResult(node, p, v, "sh:closed", shape.message or f"{p} is not allowed here",
                                         sev, shape.iri, []) for v in values]
         return out
+
+    def _check_reference_node(self, shape: _NodeShape, node: Node, view: _View) -> list[ShapeResult]:
+        """As :meth:`_check_node`; a code-list concept's answer is remembered (the reference data is fixed)."""
+        if not view.only_in_reference(node):
+            return self._check_node(shape, node, view)
+        key = (shape.iri, node)
+        if key not in self._memo:
+            self._memo[key] = self._check_node(shape, node, view)
+        return self._memo[key]
 
     def _check_property(self, prop: _PropertyShape, node: Node, view: _View) -> list[ShapeResult]:
         values = view.objects(node, prop.path)
@@ -255,7 +267,7 @@ class CompiledValidator:
             def node_check(node: Node, values: list[Node], view: _View) -> list[Failure]:
                 failures: list[Failure] = []
                 for v in values:
-                    details = self._check_node(target, v, view)
+                    details = self._check_reference_node(target, v, view)
                     if details:
                         failures.append((v, f"Value does not conform to {arg}", details))
                 return failures
@@ -316,6 +328,10 @@ class _View:
                 return found[predicate]
         return []
 
+    def only_in_reference(self, node: Node) -> bool:
+        facts, linked, reference = self.sources
+        return node in reference and node not in facts and node not in linked
+
     def out(self, node: Node) -> dict[Node, list[Node]]:
         for source in self.sources:
             if node in source:
@@ -364,21 +380,30 @@ _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
-def _value(term: Node) -> Any:
-    """The comparable value of a literal, or None when it is ill-typed or not comparable."""
-    if not isinstance(term, Literal):
-        return None
-    text, dt = str(term), term.datatype
+_NUMERIC = frozenset(str(XSD[t]) for t in ("decimal", "integer", "int", "long", "double", "float", "nonNegativeInteger"))
+_FLOATING = frozenset((str(XSD.double), str(XSD.float)))
+_XSD_DATE, _XSD_DATETIME = str(XSD.date), str(XSD.dateTime)
+
+
+@lru_cache(maxsize=65536)
+def _parsed(text: str, datatype: str) -> Any:
     try:
-        if dt in (XSD.decimal, XSD.integer, XSD.int, XSD.long, XSD.double, XSD.float, XSD.nonNegativeInteger):
-            return Decimal(text) if _DECIMAL.match(text) or dt in (XSD.double, XSD.float) else None
-        if dt == XSD.date:
+        if datatype in _NUMERIC:
+            return Decimal(text) if _DECIMAL.match(text) or datatype in _FLOATING else None
+        if datatype == _XSD_DATE:
             return date.fromisoformat(text[:10]) if _DATE.match(text) else None
-        if dt == XSD.dateTime:
-            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if datatype == _XSD_DATETIME:
+            return datetime.fromisoformat(text.replace("Z", "+00:00")) if "T" in text else None
     except (ValueError, InvalidOperation):
         return None
     return None
+
+
+def _value(term: Node) -> Any:
+    """The comparable value of a literal, or None when it is ill-typed or not comparable."""
+    if not isinstance(term, Literal) or term.datatype is None:
+        return None
+    return _parsed(str(term), str(term.datatype))
 
 
 def _compare_ok(left: Node, right: Node, op: str) -> bool:
@@ -388,22 +413,23 @@ def _compare_ok(left: Node, right: Node, op: str) -> bool:
     return bool({"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op])
 
 
+_WELL_FORMED: dict[str, Callable[[str, Literal], bool]] = {
+    str(XSD.decimal): lambda t, term: bool(_DECIMAL.match(t)),
+    str(XSD.integer): lambda t, term: bool(_INTEGER.match(t)),
+    str(XSD.date): lambda t, term: _value(term) is not None,
+    str(XSD.dateTime): lambda t, term: _value(term) is not None,
+    str(XSD.boolean): lambda t, term: t in {"true", "false", "1", "0"},
+}
+
+
 def _has_datatype(term: Node, datatype: Node) -> bool:
     if not isinstance(term, Literal):
         return False
     actual = term.datatype or (_LANG_STRING if term.language else _STRING)
-    if actual != datatype:
+    if str(actual) != str(datatype):
         return False
-    text = str(term)
-    checks: dict[Node, Callable[[str], bool]] = {
-        XSD.decimal: lambda t: bool(_DECIMAL.match(t)),
-        XSD.integer: lambda t: bool(_INTEGER.match(t)),
-        XSD.date: lambda t: _value(term) is not None,
-        XSD.dateTime: lambda t: _value(term) is not None and "T" in t,
-        XSD.boolean: lambda t: t in {"true", "false", "1", "0"},
-    }
-    check = checks.get(datatype)
-    return check(text) if check else True
+    check = _WELL_FORMED.get(str(datatype))
+    return check(str(term), term) if check else True
 
 
 def _path(focus: Node, predicate: Node, focus_nodes: list[Node], term_for: dict[str, str]) -> str:
@@ -412,10 +438,13 @@ def _path(focus: Node, predicate: Node, focus_nodes: list[Node], term_for: dict[
     return result_path(focus, predicate, focus_nodes, term_for)
 
 
-def _graph(facts: Facts) -> Graph:
-    graph = Graph()
-    for s, po in facts.items():
-        for p, objects in po.items():
-            for o in objects:
-                graph.add((s, p, o))
-    return graph
+class FactsGraph:
+    """Just enough of rdflib's Graph over facts for the Python rules (``subject_objects``)."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+
+    def subject_objects(self, predicate: Node) -> Iterator[tuple[Node, Node]]:
+        for subject, po in self.facts.items():
+            for obj in po.get(predicate, ()):
+                yield subject, obj

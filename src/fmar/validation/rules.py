@@ -5,22 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from email_validator import EmailNotValidError, validate_email
-from rdflib import Graph, URIRef
+from rdflib import URIRef
 from rdflib.term import Node
 from stdnum.gb import vat
 
 from fmar.iris import FMAR
-from fmar.validation.shacl import literal_values
+from fmar.validation.shacl import Triples, literal_values
 
 
-def vat_number(graph: Graph) -> Iterable[tuple[Node, URIRef, Node, str, str]]:
+def vat_number(graph: Triples) -> Iterable[tuple[Node, URIRef, Node, str, str]]:
     """A UK VAT number must pass python-stdnum's checksum."""
     for node, value in literal_values(graph, FMAR.vatNumber):
         if not vat.is_valid(str(value)):
             yield node, FMAR.vatNumber, value, "vatNumber is not a valid UK VAT number (check digits)", "fmar:vatChecksum"
 
 
-def email_address(graph: Graph) -> Iterable[tuple[Node, URIRef, Node, str, str]]:
+def email_address(graph: Triples) -> Iterable[tuple[Node, URIRef, Node, str, str]]:
     """Email addresses must be syntactically valid (no DNS look-up)."""
     for node, value in literal_values(graph, FMAR.email):
         try:
@@ -40,7 +40,7 @@ def mpan_check_digit_ok(mpan: str) -> bool:
     return total % 11 % 10 == int(mpan[12])
 
 
-def mpan_check_digit(graph: Graph) -> Iterable[tuple[Node, URIRef, Node, str, str]]:
+def mpan_check_digit(graph: Triples) -> Iterable[tuple[Node, URIRef, Node, str, str]]:
     """importMPAN and exportMPAN must carry a valid check digit."""
     for predicate, term in ((FMAR.importMPAN, "importMPAN"), (FMAR.exportMPAN, "exportMPAN")):
         for node, value in literal_values(graph, predicate):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pyshacl import validate
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
@@ -38,8 +38,14 @@ class Result:
         return asdict(self)
 
 
-#: A Python rule: given the data graph, yield (focus, predicate, value, message, constraint).
-Rule = Callable[[Graph], Iterable[tuple[Node, URIRef, Node, str, str]]]
+class Triples(Protocol):
+    """What a Python rule reads: rdflib's Graph, or the compiled engine's view of facts."""
+
+    def subject_objects(self, predicate: Node) -> Iterable[tuple[Node, Node]]: ...
+
+
+#: A Python rule: given the data, yield (focus, predicate, value, message, constraint).
+Rule = Callable[[Triples], Iterable[tuple[Node, URIRef, Node, str, str]]]
 
 
 def load_shapes(shape_files: Iterable[Path]) -> Graph:
@@ -186,7 +192,7 @@ def _display(value: Node) -> str:
     return text.rsplit("/", 1)[-1] if text.startswith(CODE) else text
 
 
-def literal_values(graph: Graph, predicate: URIRef) -> Iterable[tuple[Node, Literal]]:
+def literal_values(graph: Triples, predicate: URIRef) -> Iterable[tuple[Node, Literal]]:
     """(subject, literal) pairs of a predicate, for Python rules."""
     for s, o in graph.subject_objects(predicate):
         if isinstance(o, Literal):
