@@ -30,17 +30,16 @@ if TYPE_CHECKING:
     from fmar.registry import Registry
 
 _PREFIXES = "PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>\n"
-_REGISTERED = _PREFIXES + """SELECT ?mpan ?serial ?id WHERE {
-  VALUES ?p { fmar:importMPAN fmar:exportMPAN }
+# One look-up per batch: the registered assets on the batch's MPANs (MPAN first, so it is an index look-up).
+_ON_MPANS = _PREFIXES + """SELECT ?asset ?p ?mpan ?serial ?id ?org ?status WHERE {
   VALUES ?mpan { %s }
-  ?asset a fmar:Asset ; ?p ?mpan ; fmar:serialNumber ?serial ; dcterms:identifier ?id .
-  FILTER NOT EXISTS { ?asset fmar:status <https://w3id.org/fmar/code/AssetStatus/Deregistered> } }"""
+  { ?asset fmar:importMPAN ?mpan BIND(fmar:importMPAN AS ?p) } UNION { ?asset fmar:exportMPAN ?mpan BIND(fmar:exportMPAN AS ?p) }
+  ?asset fmar:operatedBy ?org ; fmar:status ?status ; dcterms:identifier ?id .
+  OPTIONAL { ?asset fmar:serialNumber ?serial } }"""
 _FRIENDLY = _PREFIXES + """SELECT ?org ?code ?id WHERE {
   VALUES ?code { %s }
-  ?asset a fmar:Asset ; fmar:friendlyCode ?code ; fmar:operatedBy ?org ; dcterms:identifier ?id . }"""
-_SAME_MPAN = _PREFIXES + """CONSTRUCT { ?other ?p ?mpan ; fmar:operatedBy ?org ; fmar:status ?status }
-WHERE { VALUES ?p { fmar:importMPAN fmar:exportMPAN } VALUES ?mpan { %s }
-  ?other a fmar:Asset ; ?p ?mpan ; fmar:operatedBy ?org ; fmar:status ?status }"""
+  ?asset fmar:friendlyCode ?code ; fmar:operatedBy ?org ; dcterms:identifier ?id . }"""
+_DEREGISTERED = code("AssetStatus", "Deregistered")
 
 _RESUME = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?id WHERE { GRAPH ?g { ?e fmar:operation "asset.create" ; fmar:requestId ?id } FILTER STRSTARTS(?id, ?prefix) }"""
@@ -164,11 +163,15 @@ class BulkImport:
             except FmarError as exc:
                 reports[index] = RecordReport(index, "rejected", violations=_problems(exc))
         if prepared:
-            context = self._context(prepared)
             by_key = {p.index: p for p in prepared}
+            on_mpans: list[dict[str, Node]] = []
+            context = Graph()
 
             def screen(items: Sequence[BatchItem]) -> dict[int, tuple[str, list[dict[str, object]]]]:
-                return self._duplicates([by_key[i.key] for i in items])
+                on_mpans[:] = self._on_mpans(prepared)  # under the write lock, with the duplicate check
+                for triple in self._context(on_mpans):
+                    context.add(triple)
+                return self._duplicates([by_key[i.key] for i in items], on_mpans)
 
             outcomes = commit_batch(self.r.write, "asset.create", principal, [p.item for p in prepared],
                                     screen=screen, context=context, request_id=request_id)
@@ -209,22 +212,26 @@ class BulkImport:
         return _Prepared(index, item, given.get(FMAR.serialNumber),
                          [o for s, p, o in triples if s == asset and p in MPAN_TERMS], given.get(FMAR.friendlyCode))
 
-    def _context(self, prepared: Sequence[_Prepared]) -> Graph:
-        """Assets already on the batch's MPANs (for the soft rule on MPANs used by another organisation)."""
+    def _on_mpans(self, prepared: Sequence[_Prepared]) -> list[dict[str, Node]]:
         mpans = {m for p in prepared for m in p.mpans}
+        return self.r.store.select(_ON_MPANS % _values(mpans)) if mpans else []
+
+    @staticmethod
+    def _context(rows: list[dict[str, Node]]) -> Graph:
+        """Assets already on the batch's MPANs (for the soft rule on MPANs used by another organisation)."""
         context = Graph()
-        if mpans:
-            context += self.r.store.construct(_SAME_MPAN % _values(mpans))
+        for row in rows:
+            context.add((row["asset"], row["p"], row["mpan"]))
+            context.add((row["asset"], FMAR.operatedBy, row["org"]))
+            context.add((row["asset"], FMAR.status, row["status"]))
         return context
 
-    def _duplicates(self, prepared: Sequence[_Prepared]) -> dict[int, tuple[str, list[dict[str, object]]]]:
+    def _duplicates(self, prepared: Sequence[_Prepared],
+                    on_mpans: list[dict[str, Node]]) -> dict[int, tuple[str, list[dict[str, object]]]]:
         """Records already registered (same MPAN and serial; same friendly code in the organisation)."""
         found: dict[int, tuple[str, list[dict[str, object]]]] = {}
-        registered: dict[tuple[str, str], str] = {}
-        mpans = {m for p in prepared for m in p.mpans if p.serial is not None}
-        if mpans:
-            for row in self.r.store.select(_REGISTERED % _values(mpans)):
-                registered[(str(row["mpan"]), str(row["serial"]))] = str(row["id"])
+        registered = {(str(r["mpan"]), str(r["serial"])): str(r["id"]) for r in on_mpans
+                      if "serial" in r and r["status"] != _DEREGISTERED}
         friendly: dict[tuple[str, str], str] = {}
         codes = {p.friendly for p in prepared if p.friendly is not None}
         if codes:
