@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rdflib import Graph
+
 from fmar.access.authenticate import Authenticator
 from fmar.access.policy import Policy
 from fmar.access.tokens import TokenService
@@ -23,6 +25,7 @@ class Registry:
                  companies: CompanyVerifier | None = None) -> None:
         from fmar.arm.assets import Assets
         from fmar.arm.bulk import BulkImport
+        from fmar.arm.categories import Categories
         from fmar.arm.export import Export
         from fmar.spum.organisations import Organisations
         from fmar.spum.platforms import Platforms
@@ -44,7 +47,18 @@ class Registry:
         self.platforms = Platforms(self)
         self.assets = Assets(self)
         self.bulk = BulkImport(self)
+        self.categories = Categories(self)
+        published = self.categories.published()
+        if published:
+            self.use_shapes(self.categories.merged(published))
         self.export = Export(self)
+
+    def use_shapes(self, shapes: Graph) -> None:
+        """Validate with these shapes from now on (a category shape was published)."""
+        self.validator = make_validator(self.settings.validator, shapes, self.context.term_for)
+        self.write.validator = self.validator
+        self.write._reference = None
+        self.assets._tables = None
 
     def close(self) -> None:
         self.store.close()

@@ -32,6 +32,10 @@ asset.update             any - own-manager - - delegated - - -
 asset.validate           any - - area - - - - -
 asset.deregister         any - own-manager - - delegated - - -
 asset.export             any any own area - delegated - - -
+category.list            any any any any any any any any any
+category.read            any any any any any any any any any
+category.update          any - - - - - - - -
+category.deprecate       any - - - - - - - -
 """
 COLUMNS = ("admin", "regulator", "fsp", "so", "supplier", "platform", "consumer", "applicant", "anonymous")
 

@@ -62,6 +62,11 @@ RECIPES: dict[str, Recipe] = {
         headers=h),
     "asset.create": lambda w, h, t: w.client.post("/assets", json=_new_asset(t), headers=h),
     "asset.list": lambda w, h, t: w.client.get("/assets", headers=h),
+    "category.list": lambda w, h, t: w.client.get("/categories", headers=h),
+    "category.read": lambda w, h, t: w.client.get("/categories/HEAT_PUMP", headers=h),
+    "category.update": lambda w, h, t: w.client.put("/categories/HEAT_PUMP", content=w.client.get(
+        "/categories/HEAT_PUMP").content, headers={**h, "Content-Type": "text/turtle"}),
+    "category.deprecate": lambda w, h, t: w.client.post("/categories/WIND_TURBINE/deprecate", headers=h),
     "asset.export": lambda w, h, t: w.client.get("/assets/export?format=csv", headers=h),
     "asset.read": lambda w, h, t: w.client.get(f"/assets/{w.asset(t)}", headers=h),
     "asset.update": lambda w, h, t: w.client.patch(f"/assets/{w.asset(t)}", json={"assetName": "Renamed"},
@@ -72,7 +77,8 @@ RECIPES: dict[str, Recipe] = {
                                                       json={"reason": "DECOMMISSIONED"}, headers=h),
 }
 #: Operations whose target is not one organisation's record (decided by role; results filtered).
-UNTARGETED = {"meta.read", "organisation.create", "organisation.list", "asset.list"}
+UNTARGETED = {"meta.read", "organisation.create", "organisation.list", "asset.list", "category.list", "category.read",
+              "category.update", "category.deprecate"}
 _serials = iter(range(10**6))
 
 
