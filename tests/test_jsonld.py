@@ -50,3 +50,21 @@ def test_flat_reading_equals_the_json_ld_algorithm(registry: Registry, record_ty
 @pytest.mark.parametrize(("record_type", "body"), FALLBACK, ids=range(len(FALLBACK)))
 def test_anything_else_takes_the_full_algorithm(registry: Registry, record_type: str, body: dict[str, Any]) -> None:
     assert registry.context.flat_triples(_doc(record_type, body), RECORD, record_type) is None
+
+
+def test_flat_documents_equal_pyld_framing(registry: Registry) -> None:
+    from fmar.access.principal import SYSTEM
+    from tests.conftest import org_body
+
+    org, org_graph = registry.organisations.create(SYSTEM, org_body())
+    asset, asset_graph = registry.assets.register(SYSTEM, asset_body(str(org), ratedCapacity=5.25, friendlyCode="F-1"))
+    user, user_graph = registry.users.create(SYSTEM, str(org), {"name": "Ann", "email": "a@example.org",
+                                                                 "roles": ["ORG_ADMIN", "DATA_VIEWER"]})
+    platform, _ = registry.organisations.create(SYSTEM, org_body(companyNumber="07654321", roles=["PLATFORM"]))
+    delegation, delegation_graph = registry.platforms.create_delegation(SYSTEM, str(org), {
+        "platform": str(platform), "scopes": ["asset.read", "asset.list"], "validFrom": "2026-01-01T00:00:00Z"})
+    for record, graph in ((asset, asset_graph), (user, user_graph), (delegation, delegation_graph)):
+        flat = registry.context.flat_document(graph, record)
+        assert flat is not None
+        assert flat == registry.context.framed_document(graph, record)
+    assert registry.context.flat_document(org_graph, org) is None  # nested contact and address: framing

@@ -30,6 +30,7 @@ RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 class JsonLdContext:
@@ -219,7 +220,92 @@ class JsonLdContext:
     # ------------------------------------------------------------------ writing
 
     def write(self, graph: Graph, record: URIRef) -> dict[str, Any]:
-        """Frame a record's graph as compacted JSON-LD with nested objects embedded."""
+        """A record's graph as compacted JSON-LD (nested objects embedded): compiled for flat records."""
+        flat = self.flat_document(graph, record)
+        return flat if flat is not None else self.framed_document(graph, record)
+
+    def flat_document(self, graph: Graph, record: URIRef) -> dict[str, Any] | None:
+        """The compacted document of a flat record (no nested nodes) by the compiled context; None otherwise.
+
+        The same document pyld's framing gives (the tests hold the two to it), in a fraction of the time.
+        """
+        types = list(graph.objects(record, RDF_TYPE))
+        record_type = next((name for name, (iri, _, _) in self._type_terms().items() if iri in types), None)
+        if record_type is None or len(types) != 1:
+            return None
+        terms = self._compiled_terms(record_type)
+        reverse = self._reverse_terms(record_type)
+        doc: dict[str, Any] = {"@context": self.deployment_url, "id": str(record), "type": record_type}
+        for p, o in graph.predicate_objects(record):
+            if p == RDF_TYPE:
+                continue
+            term = reverse.get((p, _kind(o)))
+            if term is None:
+                return None
+            _, coercion, base = terms[term]
+            value = _compact_value(o, coercion, base, self._prefix_iris)
+            if value is None:
+                return None
+            doc.setdefault(term, []).append(value)
+        if any(s != record for s in graph.subjects()):
+            return None
+        for term, values in list(doc.items()):
+            if isinstance(values, list):
+                values.sort(key=lambda v: (str(type(v)), v))
+                if len(values) == 1 and term not in self._set_terms:
+                    doc[term] = values[0]
+        return doc
+
+    def _type_terms(self) -> dict[str, tuple[Any, Any, Any]]:
+        ctx = self.document["@context"]
+        found = {}
+        for name, definition in ctx.items():
+            iri = definition.get("@id") if isinstance(definition, dict) else definition
+            if isinstance(iri, str) and name[:1].isupper() and not iri.startswith("@"):
+                found[name] = (URIRef(self._expand(iri)), None, None)
+        return found
+
+    def _expand(self, iri: str) -> str:
+        prefix, _, local = iri.partition(":")
+        return self._prefixes[prefix] + local if prefix in self._prefixes else iri
+
+    @cached_property
+    def _prefixes(self) -> dict[str, str]:
+        return {k: v for k, v in self.document["@context"].items() if isinstance(v, str) and v.endswith(("#", "/"))}
+
+    @cached_property
+    def _prefix_iris(self) -> tuple[str, ...]:
+        return tuple(self._prefixes.values())
+
+    @cached_property
+    def _set_terms(self) -> frozenset[str]:
+        out = set()
+
+        def walk(ctx: dict[str, Any]) -> None:
+            for key, value in ctx.items():
+                if isinstance(value, dict):
+                    if value.get("@container") == "@set":
+                        out.add(key)
+                    if isinstance(value.get("@context"), dict):
+                        walk(value["@context"])
+        walk(self.document["@context"])
+        return frozenset(out)
+
+    def _reverse_terms(self, record_type: str) -> dict[tuple[Node, str], str]:
+        """(predicate, kind of value) → the term compaction picks, for one record type."""
+        reverse: dict[tuple[Node, str], str] = {}
+        for term, (predicate, coercion, _) in self._compiled_terms(record_type).items():
+            if term.startswith("@"):
+                continue
+            kind = "iri" if coercion in ("@id", "@vocab") else (coercion or "plain")
+            if (predicate, kind) in reverse:  # two terms could claim it: let pyld decide
+                reverse[(predicate, kind)] = ""
+            else:
+                reverse[(predicate, kind)] = term
+        return {k: v for k, v in reverse.items() if v}
+
+    def framed_document(self, graph: Graph, record: URIRef) -> dict[str, Any]:
+        """Frame a record's graph as compacted JSON-LD with nested objects embedded (pyld)."""
         nquads = "\n".join(sorted(graph.serialize(format="nt").splitlines()))  # stable order of @set values
         expanded = jsonld.from_rdf(nquads, {"format": "application/n-quads"})
         frame = {"@context": self.deployment_url, "@id": str(record), "@embed": "@always"}
@@ -283,6 +369,28 @@ def _flat_object(item: Any, coercion: Any, base: str | None, terms: dict[str, An
 def _literal(text: str, datatype: str | None) -> Literal:
     """Literals repeat (codes aside: dates, capacities, makers); building an rdflib Literal is not cheap."""
     return Literal(text, datatype=URIRef(datatype)) if datatype else Literal(text)
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node, URIRef):
+        return "iri"
+    if isinstance(node, Literal):
+        if node.language:
+            return "lang"
+        return str(node.datatype) if node.datatype is not None and str(node.datatype) != XSD_STRING else "plain"
+    return "blank"
+
+
+def _compact_value(node: Node, coercion: Any, base: str | None, prefix_iris: tuple[str, ...]) -> Any:
+    """A value as compaction writes it under a term of that coercion; None when only pyld can say."""
+    text = str(node)
+    if coercion == "@vocab":
+        if base is not None and text.startswith(base) and text != base and ":" not in text[len(base):]:
+            return text[len(base):]
+        return None
+    if coercion == "@id":
+        return None if text.startswith(prefix_iris) else text
+    return text
 
 
 def _canonical_double(value: float) -> str:

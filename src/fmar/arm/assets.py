@@ -33,15 +33,17 @@ if TYPE_CHECKING:
     from fmar.registry import Registry
 
 _PREFIXES = "PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>\n"
+# Look-ups start from the value (an index look-up), never from every asset.
 _DUPLICATE = _PREFIXES + """SELECT ?asset ?id WHERE {
-  VALUES ?p { fmar:importMPAN fmar:exportMPAN }
-  ?asset a fmar:Asset ; ?p ?mpan ; fmar:serialNumber ?serial ; dcterms:identifier ?id .
+  { ?asset fmar:importMPAN ?mpan } UNION { ?asset fmar:exportMPAN ?mpan }
+  ?asset fmar:serialNumber ?serial ; dcterms:identifier ?id .
   FILTER NOT EXISTS { ?asset fmar:status <https://w3id.org/fmar/code/AssetStatus/Deregistered> } }"""
 _FRIENDLY = _PREFIXES + """SELECT ?asset ?id WHERE {
-  ?asset a fmar:Asset ; fmar:operatedBy ?org ; fmar:friendlyCode ?code ; dcterms:identifier ?id . }"""
+  ?asset fmar:friendlyCode ?code ; fmar:operatedBy ?org ; dcterms:identifier ?id . }"""
 _SAME_MPAN = _PREFIXES + """CONSTRUCT { ?other ?p ?mpan ; fmar:operatedBy ?org ; fmar:status ?status }
-WHERE { VALUES ?p { fmar:importMPAN fmar:exportMPAN }
-  ?other a fmar:Asset ; ?p ?mpan ; fmar:operatedBy ?org ; fmar:status ?status FILTER (?other != ?self) }"""
+WHERE { { ?other fmar:importMPAN ?mpan BIND(fmar:importMPAN AS ?p) } UNION
+        { ?other fmar:exportMPAN ?mpan BIND(fmar:exportMPAN AS ?p) }
+  ?other fmar:operatedBy ?org ; fmar:status ?status FILTER (?other != ?self) }"""
 _AREA_OF_MPAN = _PREFIXES + "SELECT ?id ?gsp WHERE { ?dno fmar:distributorId ?id ; fmar:gspGroup ?gsp }"
 _IN_ACTIVE_UNIT = _PREFIXES + """SELECT ?unit ?id WHERE {
   ?unit a fmar:MarketUnit ; fmar:hasAsset ?asset ; dcterms:identifier ?id .
