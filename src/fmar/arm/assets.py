@@ -50,6 +50,8 @@ _IN_ACTIVE_UNIT = _PREFIXES + """SELECT ?unit ?id WHERE {
   FILTER NOT EXISTS { ?unit fmar:status ?s FILTER (STRENDS(STR(?s), "/Inactive") || STRENDS(STR(?s), "/Deregistered")) } }"""
 
 ASSET_STATUS = "AssetStatus"
+#: Asset terms only the registry sets.
+REGISTRY_ASSET_TERMS = ("statusNote", "deregistrationReason", "materialChange")
 DEREGISTERED = code(ASSET_STATUS, "Deregistered")
 #: Validation outcomes an SO or the admin may set.
 VALIDATION_OUTCOMES = {"Verified", "Query"}
@@ -201,19 +203,24 @@ class Assets:
             raise Unprocessable(f"the asset category {str(category).rsplit('/', 1)[-1]} is deprecated: "
                                 "no new registrations", pointer="/assetCategory")
 
+    @staticmethod
+    def submission(principal: Principal, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """A new asset's body without its justification; registry-set terms refused; operatedBy defaulted."""
+        body = dict(body)
+        justification = pop_text(body, "justification")
+        supplied = sorted(k for k in (*REGISTRY_SET, *REGISTRY_ASSET_TERMS) if k in body or f"@{k}" in body)
+        if supplied:
+            raise Unprocessable(f"{', '.join(supplied)} are set by the registry, not by the submitter", terms=supplied)
+        if "operatedBy" not in body and principal.org is not None:
+            body["operatedBy"] = str(principal.org)  # an FSP (or a platform for one) registers its own
+        return body, justification
+
     # ------------------------------------------------------------------ use cases
 
     def register(self, principal: Principal, body: dict[str, Any], request_id: str | None = None) -> tuple[URIRef, Graph]:
         """UC-02.02: validate in full; on success the asset is PendingValidation with a new FMAR Asset ID."""
         self.r.policy.require_role(principal, "asset.create")
-        body = dict(body)
-        justification = pop_text(body, "justification")
-        supplied = sorted(k for k in (*REGISTRY_SET, "statusNote", "deregistrationReason", "materialChange")
-                          if k in body or f"@{k}" in body)
-        if supplied:
-            raise Unprocessable(f"{', '.join(supplied)} are set by the registry, not by the submitter", terms=supplied)
-        if "operatedBy" not in body and principal.org is not None:
-            body["operatedBy"] = str(principal.org)  # an FSP (or a platform for one) registers its own
+        body, justification = self.submission(principal, body)
         identifier = new_id()
         asset = self.r.iris.record("assets", identifier)
         graph = self.enrich(self.read(body, asset), asset)
@@ -306,8 +313,7 @@ class Assets:
         self.r.policy.require(principal, "asset.update", org, "asset.read", area)
         patch = dict(patch)
         reason, justification = pop_text(patch, "reason"), pop_text(patch, "justification")
-        fixed = sorted(k for k in (*REGISTRY_SET, "type", "statusNote", "deregistrationReason", "materialChange")
-                       if k in patch)
+        fixed = sorted(k for k in (*REGISTRY_SET, "type", *REGISTRY_ASSET_TERMS) if k in patch)
         if fixed:
             raise Unprocessable(f"{', '.join(fixed)} cannot be changed by PATCH", terms=fixed)
         if "operatedBy" in patch:

@@ -23,7 +23,6 @@ from fmar.access.principal import Principal
 from fmar.arm.assets import ASSET_STATUS, MPAN_TERMS
 from fmar.errors import FmarError, Unprocessable
 from fmar.iris import DCTERMS, FMAR, code, new_id
-from fmar.records import REGISTRY_SET, pop_text
 from fmar.writepath import BatchItem, commit_batch
 
 if TYPE_CHECKING:
@@ -188,14 +187,7 @@ class BulkImport:
 
     def _prepare(self, principal: Principal, index: int, body: dict[str, Any]) -> _Prepared:
         assets = self.r.assets
-        body = dict(body)
-        justification = pop_text(body, "justification")
-        supplied = sorted(k for k in (*REGISTRY_SET, "statusNote", "deregistrationReason", "materialChange")
-                          if k in body or f"@{k}" in body)
-        if supplied:
-            raise Unprocessable(f"{', '.join(supplied)} are set by the registry, not by the submitter", terms=supplied)
-        if "operatedBy" not in body and principal.org is not None:
-            body["operatedBy"] = str(principal.org)
+        body, justification = assets.submission(principal, body)
         identifier = new_id()
         asset = self.r.iris.record("assets", identifier)
         triples = assets.read_triples(body, asset)

@@ -191,14 +191,15 @@ class OxigraphStore:
         added = [_quad(q) for q in add]
         if any(isinstance(t, ox.BlankNode) for q in removed + added for t in (q.subject, q.object)):
             raise ValueError("records are stored without blank nodes (skolemise them first)")
-        parts = []
-        if removed:
-            parts.append("DELETE DATA { " + " ".join(_data(q) for q in removed) + " }")
+        if not removed:  # adding only: one atomic extend, no SPARQL to parse
+            with self.write_lock:
+                self._store.extend(added)
+            return
+        parts = ["DELETE DATA { " + " ".join(_data(q) for q in removed) + " }"]
         if added:
             parts.append("INSERT DATA { " + " ".join(_data(q) for q in added) + " }")
-        if parts:
-            with self.write_lock:
-                self._store.update(" ;\n".join(parts))
+        with self.write_lock:
+            self._store.update(" ;\n".join(parts))
 
     def add_many(self, add: Iterable[Quad]) -> None:
         """Oxigraph's bulk loader: far faster than a transaction, and used only to add new records."""
