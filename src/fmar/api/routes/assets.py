@@ -22,12 +22,14 @@ def _location(request: Request, asset: str) -> str:
 
 
 @router.post("/assets", status_code=201, **operation("asset.create"))
-def register_asset(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
+async def register_asset(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
                    body: JsonObject) -> Response:
     """Register an asset (JSON-LD or plain JSON, data dictionary terms). It starts PendingValidation.
 
     Soft rules answer 422 with `severity: Warning` entries; send them again with a `justification`
     to accept them (they are kept with the record)."""
+    # Run on the event loop, not the thread pool: the work is a few ms of GIL-bound Python, so a thread
+    # hop adds only switching (measured: same rate, p99 129 → 51 ms with 4 clients; bench/README.md).
     asset, graph = registry.assets.register(principal, body, request_id)
     return respond(request, registry, asset, graph, status=201, location=_location(request, asset))
 
