@@ -117,3 +117,12 @@ def test_import_reports_resumes_and_exports(data_dir: Path, tmp_path: Path) -> N
     assert exported.exit_code == 0, exported.output
     demo_assets = json.loads((data_dir / "demo.json").read_text())["assets"]
     assert len(out.read_text().splitlines()) == 1 + demo_assets + 29
+
+
+@pytest.mark.slow
+def test_ontology_check_of_the_repository_and_of_a_data_directory(data_dir: Path) -> None:
+    assert runner.invoke(app, ["ontology", "check"]).exit_code == 0
+    assert runner.invoke(app, ["ontology", "check", "--data-dir", str(data_dir)]).exit_code == 0
+    contradiction = str(Path(__file__).parent / "fixtures" / "contradictory.ttl")
+    caught = runner.invoke(app, ["ontology", "check", contradiction])
+    assert caught.exit_code == 1 and "inconsistent" in caught.output

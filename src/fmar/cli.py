@@ -191,13 +191,31 @@ def open_report(path: Path | None) -> Iterator[TextIO]:
 
 
 @ontology_app.command("check")
-def ontology_check(extra: Annotated[list[Path] | None, typer.Argument(help="More Turtle files to reason over.")] = None) -> None:
+def ontology_check(extra: Annotated[list[Path] | None, typer.Argument(help="More Turtle files to reason over.")] = None,
+                   data_dir: Annotated[Path | None, typer.Option("--data-dir", envvar="FMAR_DATA_DIR",
+                                                                  help="Check the ontology a data directory holds "
+                                                                       "(default: the repository's files).")] = None,
+                   ) -> None:
     """Prove the ontology and alignments consistent with owlready2's HermiT reasoner."""
+    import tempfile
+
     from fmar.ontology_check import check
 
-    settings = Settings()
-    files = sorted(settings.resource("ontology").glob("*.ttl")) + list(extra or [])
-    problem = check(files)
+    with tempfile.TemporaryDirectory() as tmp:
+        if data_dir is not None:
+            from fmar.registry import Registry
+
+            registry = Registry(_settings(data_dir))
+            try:
+                deployed = Path(tmp) / "deployed-ontology.ttl"
+                registry.store.graph(registry.iris.graph("ontology")).serialize(deployed, format="turtle")
+            finally:
+                registry.close()
+            files = [deployed]
+        else:
+            files = sorted(Settings().resource("ontology").glob("*.ttl"))
+        files += list(extra or [])
+        problem = check(files)
     if problem:
         console.print(f"[red]inconsistent[/]: {problem}")
         raise typer.Exit(1)
