@@ -39,6 +39,7 @@ _FRIENDLY = _PREFIXES + """SELECT ?org ?code ?id WHERE {
   VALUES ?code { %s }
   ?asset fmar:friendlyCode ?code ; fmar:operatedBy ?org ; dcterms:identifier ?id . }"""
 _DEREGISTERED = code("AssetStatus", "Deregistered")
+PENDING = code(ASSET_STATUS, "PendingValidation")
 
 _RESUME = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?id WHERE { GRAPH ?g { ?e fmar:operation "asset.create" ; fmar:requestId ?id } FILTER STRSTARTS(?id, ?prefix) }"""
@@ -149,8 +150,7 @@ class BulkImport:
         return max((int(str(r["id"]).rsplit(":", 1)[1]) for r in rows), default=-1)
 
     def _batch(self, principal: Principal, rows: Sequence[Row], request_id: str | None) -> list[RecordReport]:
-        self._now = Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=XSD.dateTime)
-        self._pending = code(ASSET_STATUS, "PendingValidation")
+        now = Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=XSD.dateTime)
         reports: dict[int, RecordReport] = {}
         prepared: list[_Prepared] = []
         for index, body, problem in rows:
@@ -158,18 +158,17 @@ class BulkImport:
                 reports[index] = RecordReport(index, "rejected", violations=[_problem(problem or "unreadable")])
                 continue
             try:
-                prepared.append(self._prepare(principal, index, body))
+                prepared.append(self._prepare(principal, index, body, now))
             except FmarError as exc:
                 reports[index] = RecordReport(index, "rejected", violations=_problems(exc))
         if prepared:
             by_key = {p.index: p for p in prepared}
-            on_mpans: list[dict[str, Node]] = []
             context = Graph()
 
             def screen(items: Sequence[BatchItem]) -> dict[int, tuple[str, list[dict[str, object]]]]:
-                on_mpans[:] = self._on_mpans(prepared)  # under the write lock, with the duplicate check
+                on_mpans = self._on_mpans(prepared)  # under the write lock, with the duplicate check
                 for triple in self._context(on_mpans):
-                    context.add(triple)
+                    context.add(triple)  # read by the validation that follows
                 return self._duplicates([by_key[i.key] for i in items], on_mpans)
 
             outcomes = commit_batch(self.r.write, "asset.create", principal, [p.item for p in prepared],
@@ -185,15 +184,15 @@ class BulkImport:
                     reports[outcome.key] = RecordReport(outcome.key, "rejected", violations=outcome.problems)
         return [reports[index] for index, _, _ in rows]
 
-    def _prepare(self, principal: Principal, index: int, body: dict[str, Any]) -> _Prepared:
+    def _prepare(self, principal: Principal, index: int, body: dict[str, Any], now: Literal) -> _Prepared:
         assets = self.r.assets
         body, justification = assets.submission(principal, body)
         identifier = new_id()
         asset = self.r.iris.record("assets", identifier)
         triples = assets.read_triples(body, asset)
         triples += assets.derived(triples, asset)
-        triples += [(asset, DCTERMS.identifier, Literal(identifier)), (asset, FMAR.status, self._pending),
-                    (asset, FMAR.recordedAt, self._now)]
+        triples += [(asset, DCTERMS.identifier, Literal(identifier)), (asset, FMAR.status, PENDING),
+                    (asset, FMAR.recordedAt, now)]
         given = {p: o for s, p, o in triples if s == asset}
         assets.category_open(given.get(FMAR.assetCategory))
         org, area = given.get(FMAR.operatedBy), given.get(FMAR.dno)
