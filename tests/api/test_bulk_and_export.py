@@ -150,3 +150,15 @@ def test_export_streams_the_callers_assets(world: World, fsp: str, fmt: str) -> 
 
 def test_export_refuses_unknown_formats(world: World, fsp: str) -> None:
     assert world.client.get("/assets/export?format=xlsx", headers=world.auth("fsp", fsp)).status_code == 400
+
+
+def test_bulk_soft_rule_on_an_mpan_of_another_organisation(world: World, fsp: str) -> None:
+    other = world.org("FSP")
+    shared = mpan("100000000901")
+    world.asset(other, importMPAN=shared, serialNumber="OTHER-1")
+    bodies = [asset_body(importMPAN=shared, serialNumber="MINE-1"),
+              asset_body(importMPAN=shared, serialNumber="MINE-2", justification="a second meter on site")]
+    records = world.client.post("/assets/bulk", content=_ndjson(bodies),
+                                headers={**world.auth("fsp", fsp), **NDJSON}).json()["records"]
+    assert [r["status"] for r in records] == ["rejected", "created"]
+    assert [(v["path"], v["severity"]) for v in records[0]["violations"]] == [("importMPAN", "Warning")]
