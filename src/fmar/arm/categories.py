@@ -21,7 +21,6 @@ from fmar.access.principal import Principal
 from fmar.errors import BadRequest, Conflict, NotFound, Unprocessable
 from fmar.iris import FMAR, code
 from fmar.jsonld import skolemise
-from fmar.records import load_record
 from fmar.validation import make_validator
 from fmar.validation.engine import ShapeError
 from fmar.validation.shacl import SH, target_categories
@@ -32,9 +31,9 @@ if TYPE_CHECKING:
 
 CATEGORY_SHAPES = "https://w3id.org/fmar/shapes/category/"
 _VERSIONS = """SELECT ?g WHERE { GRAPH ?g { ?shape <https://w3id.org/fmar#forCategory> ?category } }"""
-_ASSETS_OF = """PREFIX fmar: <https://w3id.org/fmar#>
-SELECT ?asset WHERE { ?asset fmar:assetCategory ?category
-  FILTER NOT EXISTS { ?asset fmar:status <https://w3id.org/fmar/code/AssetStatus/Deregistered> } }"""
+_IN_CATEGORY = """?asset fmar:assetCategory ?category .
+  FILTER NOT EXISTS { ?asset fmar:status <https://w3id.org/fmar/code/AssetStatus/Deregistered> }
+"""
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
 
@@ -186,20 +185,20 @@ class Categories:
         return target_categories(shapes)
 
     def _check_existing(self, validator: object, category: URIRef) -> None:
-        """Refuse (409) a version that existing assets of the category would not conform to."""
-        rows = self.r.store.select(_ASSETS_OF, bindings={"category": category})
-        failing = []
+        """Refuse (409) a version that existing assets of the category would not conform to (checked a page
+        of records at a time, so a category of 100,000 assets is checked in one pass)."""
+        failing: list[str] = []
         validator.set_reference(self.r.write.reference)  # type: ignore[attr-defined]
-        for row in rows:
-            asset = URIRef(str(row["asset"]))
-            data, _ = load_record(self.r.store, asset)
-            results = validator.validate(data, [asset], self.r.write.context(data))  # type: ignore[attr-defined]
-            if any(r.severity == "Violation" for r in results):
-                failing.append(self.r.iris.identifier(asset))
+        for page in self.r.export.pages(_IN_CATEGORY, {"category": category}):
+            data = Graph()
+            for _, graph in page:
+                data += graph
+            results = validator.validate(data, [a for a, _ in page], self.r.write.context(data))  # type: ignore[attr-defined]
+            failing += sorted({self.r.iris.identifier(r.focusNode.split("#", 1)[0]) for r in results
+                               if r.severity == "Violation"})
             if len(failing) >= 20:
                 break
         if failing:
             raise Conflict(f"{len(failing)}{'+' if len(failing) >= 20 else ''} existing asset(s) of this category "
                            "would no longer conform; fix them first or publish it as a breaking version "
-                           "(?breaking=true)", failing=failing)
-
+                           "(?breaking=true)", failing=failing[:20])

@@ -54,7 +54,8 @@ class Export:
         where = patterns + ("FILTER (false)\n" if visible is None else visible)
         return FORMATS[fmt], self._chunks(fmt, where, bindings)
 
-    def _pages(self, where: str, bindings: dict[str, Node]) -> Iterator[list[tuple[URIRef, Graph]]]:
+    def pages(self, where: str, bindings: dict[str, Node]) -> Iterator[list[tuple[URIRef, Graph]]]:
+        """Assets matching ``where`` (a SPARQL pattern over ?asset and ?org), a page of records at a time."""
         after = ""
         while True:
             rows = self.r.store.select(_PAGE % (where, PAGE), bindings={**bindings, "after": Literal(after)})
@@ -74,7 +75,7 @@ class Export:
         if fmt == "csv":
             yield _csv_row(["id", "identifier", *CSV_TERMS])
         first = True
-        for page in self._pages(where, bindings):
+        for page in self.pages(where, bindings):
             if fmt in ("turtle", "ntriples"):
                 merged = Graph()
                 for _, graph in page:
