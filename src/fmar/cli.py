@@ -6,13 +6,16 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 from rich.console import Console
 
 from fmar.access.principal import ROLES
 from fmar.config import Settings
+
+if TYPE_CHECKING:
+    from fmar.registry import Registry
 
 app = typer.Typer(help="FMAR registry: initialise, serve, issue tokens, check the ontology.", no_args_is_help=True)
 ontology_app = typer.Typer(help="Ontology tools.", no_args_is_help=True)
@@ -31,6 +34,18 @@ def _settings(data_dir: Path | None, base_iri: str | None = None) -> Settings:
     return Settings(**kwargs)  # type: ignore[arg-type]
 
 
+def _open(settings: Settings) -> Registry:
+    """The registry over a data directory, or a clear message when another process holds its store."""
+    from fmar.registry import Registry
+
+    try:
+        return Registry(settings)
+    except OSError as exc:
+        console.print(f"[red]cannot open the store in {settings.data_dir}[/]: {exc}\n"
+                      "Is `fmar serve` (or another fmar command) using this data directory? Stop it first.")
+        raise typer.Exit(3) from exc
+
+
 @app.command()
 def init(data_dir: DataDir,
          base_iri: Annotated[str, typer.Option(envvar="FMAR_BASE_IRI", help="Record IRI prefix.")]
@@ -42,11 +57,10 @@ def init(data_dir: DataDir,
 
     from fmar.bootstrap import load_reference
     from fmar.demo import seed
-    from fmar.registry import Registry
 
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "base-iri").write_text(base_iri + "\n")
-    registry = Registry(_settings(data_dir, base_iri))
+    registry = _open(_settings(data_dir, base_iri))
     try:
         loaded = load_reference(registry)
         seeded = seed(registry) if demo else None
@@ -74,14 +88,13 @@ def serve(data_dir: DataDir,
     import uvicorn
 
     from fmar.api.app import create_app
-    from fmar.registry import Registry
 
     if not (data_dir / "store").exists():
         console.print(f"[red]{data_dir} is not initialised[/]; run: fmar init --data-dir {data_dir}")
         raise typer.Exit(1)
     settings = _settings(data_dir, base_iri)
     console.print(f"serving {data_dir} on http://{host}:{port}/ (records under {settings.base_iri})")
-    uvicorn.run(create_app(Registry(settings), close_registry=True), host=host, port=port,
+    uvicorn.run(create_app(_open(settings), close_registry=True), host=host, port=port,
                 log_level="info", proxy_headers=False)
 
 
@@ -121,9 +134,8 @@ def import_assets(file: Annotated[Path, typer.Argument(help="NDJSON (one asset a
 
     from fmar.access.principal import Principal
     from fmar.arm.bulk import read_csv, read_ndjson, summary
-    from fmar.registry import Registry
 
-    registry = Registry(_settings(data_dir))
+    registry = _open(_settings(data_dir))
     try:
         fsp = registry.iris.parse(org, "organisations")
         if fsp is None:
@@ -163,9 +175,8 @@ def export_assets(data_dir: DataDir,
     import sys
 
     from fmar.access.principal import SYSTEM
-    from fmar.registry import Registry
 
-    registry = Registry(_settings(data_dir))
+    registry = _open(_settings(data_dir))
     try:
         filters = {"operatedBy": org} if org else {}
         _, chunks = registry.export.stream(SYSTEM, format, filters)
@@ -203,9 +214,8 @@ def ontology_check(extra: Annotated[list[Path] | None, typer.Argument(help="More
 
     with tempfile.TemporaryDirectory() as tmp:
         if data_dir is not None:
-            from fmar.registry import Registry
 
-            registry = Registry(_settings(data_dir))
+            registry = _open(_settings(data_dir))
             try:
                 deployed = Path(tmp) / "deployed-ontology.ttl"
                 registry.store.graph(registry.iris.graph("ontology")).serialize(deployed, format="turtle")
