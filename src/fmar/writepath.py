@@ -127,9 +127,12 @@ class WritePath:
         with lock:
             for check in change.checks:
                 check()
-            data = Graph()
-            for rc in change.records:
-                data += rc.after
+            if len(change.records) == 1:
+                data = change.records[0].after
+            else:
+                data = Graph()
+                for rc in change.records:
+                    data += rc.after
             warnings = self.check(data, [rc.record for rc in change.records if len(rc.after)],
                                   change.justification, change.context)
             if warnings:
@@ -137,8 +140,9 @@ class WritePath:
             removed: list[Quad] = []
             added: list[Quad] = []
             for rc in change.records:
-                removed += [(s, p, o, rc.graph) for s, p, o in rc.before - rc.after]
-                added += [(s, p, o, rc.graph) for s, p, o in rc.after - rc.before]
+                before, after = set(rc.before), set(rc.after)
+                removed += [(s, p, o, rc.graph) for s, p, o in before - after]
+                added += [(s, p, o, rc.graph) for s, p, o in after - before]
             info = EventInfo(change.operation, change.principal, [rc.record for rc in change.records],
                              change.reason, change.justification, change.request_id, tuple(change.material))
             event, audit = event_quads(self.iris, info, removed, added)

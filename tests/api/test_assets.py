@@ -349,3 +349,11 @@ def test_an_organisation_with_active_assets_cannot_deregister(world: World, fsp:
     asset = world.asset(fsp)
     refused = world.client.post(f"/organisations/{fsp}/deregister", json={"reason": "x"}, headers=world.auth("admin"))
     assert refused.status_code == 409 and refused.json()["dependents"][0]["id"] == asset
+
+
+@pytest.mark.parametrize(("rated", "storage"), [("12.50", 10.0), (7, "0.50"), ("100", 1e2)])
+def test_the_registration_answer_is_the_stored_record(world: World, fsp: str, rated: object, storage: object) -> None:
+    created = _register(world, fsp, ratedCapacity=rated, storageCapacity=storage)
+    assert created.status_code == 201, created.text
+    read = world.client.get(created.headers["location"], headers=world.auth("fsp", fsp))
+    assert read.json() == created.json() and read.headers["etag"] == created.headers["etag"]

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import OWL, RDF
+from rdflib.namespace import OWL, RDF, XSD
 from rdflib.term import Node
 
 from fmar.access.principal import Principal
@@ -122,8 +122,9 @@ class Assets:
             body["operatedBy"] = str(org)
         for term in ("ratedCapacity", "generationCapacity", "demandCapacity", "installedCapacity", "storageCapacity"):
             body[term] = _decimal_text(body.get(term))
-        return self.r.context.read_triples({k: v for k, v in body.items() if v is not None}, record=asset,
-                                           record_type="Asset")
+        triples = self.r.context.read_triples({k: v for k, v in body.items() if v is not None}, record=asset,
+                                              record_type="Asset")
+        return [(s, p, _canonical(o)) for s, p, o in triples]
 
     def enrich(self, graph: Graph, asset: URIRef) -> Graph:
         """Derive what the data dictionary derives: GSP group from the MPAN, category defaults."""
@@ -235,7 +236,7 @@ class Assets:
                                    justification=justification, request_id=request_id, read_operation="asset.read",
                                    target_area=area, context=self._context(graph, asset),
                                    checks=self._uniqueness(graph, asset)))
-        return asset, self.load(asset)[0]  # as stored: literals in the store's canonical form
+        return asset, graph
 
     def get(self, principal: Principal, value: str) -> tuple[URIRef, Graph]:
         asset = self.parse(value)
@@ -406,6 +407,19 @@ class Assets:
                                    checks=[transition_check(self.r.store, "an asset", before.value(asset, FMAR.status),
                                                             DEREGISTERED), not_in_active_unit]))
         return asset, after
+
+
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def _canonical(node: Node) -> Node:
+    """A decimal in its canonical form, as the store keeps it ("5.50" → "5.5", "5.0" → "5"), so that a
+    record reads back exactly as it was written."""
+    if isinstance(node, Literal) and node.datatype == XSD.decimal and _DECIMAL.match(str(node)):
+        text = format(Decimal(str(node)).normalize(), "f")
+        if text != str(node):
+            return Literal(text, datatype=XSD.decimal)
+    return node
 
 
 def _decimal_text(value: Any) -> Any:
