@@ -13,6 +13,7 @@ from rdflib.term import Node
 
 from fmar.errors import Conflict, PreconditionFailed, PreconditionRequired, Unprocessable
 from fmar.iris import DCTERMS, FMAR, notation
+from fmar.ntriples import quad_line
 from fmar.store import GraphStore
 
 # A record is its subject's triples plus those of its skolemised nested nodes ({record}#…).
@@ -36,8 +37,8 @@ def load_record(store: GraphStore, record: URIRef) -> tuple[Graph, URIRef | None
 
 def etag(graph: Graph) -> str:
     """A strong ETag derived from the record's content (sorted N-Triples)."""
-    lines = sorted(f"{s.n3()} {p.n3()} {o.n3()}" for s, p, o in graph)
-    return '"' + hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32] + '"'
+    lines = sorted(quad_line(s, p, o) for s, p, o in graph)
+    return '"' + hashlib.sha256("".join(lines).encode()).hexdigest()[:32] + '"'
 
 
 def merge_patch(target: object, patch: object) -> object:

@@ -46,6 +46,7 @@ class TokenService:
                                                     serialization.PublicFormat.SubjectPublicKeyInfo)
         self.kid = uuid.uuid5(uuid.NAMESPACE_OID, public.hex()).hex[:16]
         self._jwks_client = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def issue(self, *, role: str, subject: str, org: str | None = None, ttl: int | None = None,
               extra: dict[str, Any] | None = None) -> str:
@@ -61,7 +62,20 @@ class TokenService:
         return jwt.encode(claims, self.key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
     def verify(self, token: str) -> dict[str, Any]:
-        """The token's claims, or 401 with the reason."""
+        """The token's claims, or 401 with the reason. A signature is checked once per token (clients
+        reuse theirs); expiry is checked on every use, and the registry's state by the authenticator."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached["exp"] > time.time():
+                return cached
+            self._verified.pop(token, None)
+        claims = self._decode(token)
+        if len(self._verified) >= 10_000:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _decode(self, token: str) -> dict[str, Any]:
         try:
             if self._jwks_client is not None:
                 signing_key: Any = self._jwks_client.get_signing_key_from_jwt(token).key
