@@ -41,6 +41,7 @@ class JsonLdContext:
         self.deployment_url = deployment_url
         self.urls = {CONTEXT_URL, deployment_url}
         self._flat_cache: dict[str, dict[str, tuple[Any, Any, Any]]] = {}
+        self._reverse_cache: dict[str, dict[tuple[Node, str], str]] = {}
 
     @cached_property
     def terms(self) -> frozenset[str]:
@@ -230,7 +231,7 @@ class JsonLdContext:
         The same document pyld's framing gives (the tests hold the two to it), in a fraction of the time.
         """
         types = list(graph.objects(record, RDF_TYPE))
-        record_type = next((name for name, (iri, _, _) in self._type_terms().items() if iri in types), None)
+        record_type = next((name for name, (iri, _, _) in self._type_terms.items() if iri in types), None)
         if record_type is None or len(types) != 1:
             return None
         terms = self._compiled_terms(record_type)
@@ -256,6 +257,7 @@ class JsonLdContext:
                     doc[term] = values[0]
         return doc
 
+    @cached_property
     def _type_terms(self) -> dict[str, tuple[Any, Any, Any]]:
         ctx = self.document["@context"]
         found = {}
@@ -292,7 +294,9 @@ class JsonLdContext:
         return frozenset(out)
 
     def _reverse_terms(self, record_type: str) -> dict[tuple[Node, str], str]:
-        """(predicate, kind of value) → the term compaction picks, for one record type."""
+        """(predicate, kind of value) → the term compaction picks, for one record type (cached)."""
+        if record_type in self._reverse_cache:
+            return self._reverse_cache[record_type]
         reverse: dict[tuple[Node, str], str] = {}
         for term, (predicate, coercion, _) in self._compiled_terms(record_type).items():
             if term.startswith("@"):
@@ -302,7 +306,8 @@ class JsonLdContext:
                 reverse[(predicate, kind)] = ""
             else:
                 reverse[(predicate, kind)] = term
-        return {k: v for k, v in reverse.items() if v}
+        self._reverse_cache[record_type] = {k: v for k, v in reverse.items() if v}
+        return self._reverse_cache[record_type]
 
     def framed_document(self, graph: Graph, record: URIRef) -> dict[str, Any]:
         """Frame a record's graph as compacted JSON-LD with nested objects embedded (pyld)."""

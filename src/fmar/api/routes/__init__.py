@@ -23,6 +23,11 @@ def respond(request: Request, registry: Registry, record: URIRef, graph: Graph, 
     return record_response(request, graph, record, body, status=status, headers=headers)
 
 
+def location(request: Request, collection: str, record: str) -> str:
+    """The absolute URL of a record on this server (url_for would walk every route)."""
+    return f"{request.base_url}{collection}/{record.rstrip('/').rsplit('/', 1)[-1]}"
+
+
 def collection(registry: Registry, items: list[tuple[URIRef, Graph]], next_url: str | None = None) -> dict[str, Any]:
     """A page of records as one JSON-LD document."""
     body: dict[str, Any] = {"@context": registry.context.deployment_url,

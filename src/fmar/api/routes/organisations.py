@@ -7,13 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from fmar.api.deps import Caller, JsonObject, MergePatch, Reg, RequestIdDep, fields, operation
-from fmar.api.routes import collection, respond
+from fmar.api.routes import collection, location, respond
 
 router = APIRouter(tags=["organisations"])
-
-
-def _location(request: Request, record: str) -> str:
-    return str(request.url_for("read_organisation", org_id=record.rsplit("/", 1)[-1]))
 
 
 @router.post("/organisations", status_code=201, **operation("organisation.create"))
@@ -21,7 +17,7 @@ def register_organisation(request: Request, principal: Caller, registry: Reg, re
                           body: JsonObject) -> Response:
     """Register an organisation. The admin's registration is Active; an applicant's is PendingApproval."""
     org, graph = registry.organisations.create(principal, body, request_id)
-    return respond(request, registry, org, graph, status=201, location=_location(request, org))
+    return respond(request, registry, org, graph, status=201, location=location(request, "organisations", org))
 
 
 @router.get("/organisations", **operation("organisation.list"))

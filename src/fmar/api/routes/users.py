@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from fmar.api.deps import Caller, JsonObject, OptionalObject, Reg, RequestIdDep, fields, operation
-from fmar.api.routes import collection, respond
+from fmar.api.routes import collection, location, respond
 from fmar.records import load_record
 
 router = APIRouter(tags=["users"])
@@ -16,8 +16,7 @@ def register_user(request: Request, principal: Caller, registry: Reg, request_id
                   org_id: str, body: JsonObject) -> Response:
     """Register a user of the organisation: `name`, `email` (unique within it), `roles`."""
     user, graph = registry.users.create(principal, org_id, body, request_id)
-    location = str(request.url_for("read_user", user_id=registry.iris.identifier(user)))
-    return respond(request, registry, user, graph, status=201, location=location)
+    return respond(request, registry, user, graph, status=201, location=location(request, "users", user))
 
 
 @router.get("/organisations/{org_id:fmarid}/users", **operation("user.list"))
