@@ -23,6 +23,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from fmar.errors import MalformedBody, Unprocessable
+from fmar.graphs import new_graph
 from fmar.iris import CONTEXT_URL
 
 _ALLOWED_KEYWORDS = {"@context", "@id", "@type"}
@@ -98,7 +99,7 @@ class JsonLdContext:
 
     def read(self, body: dict[str, Any], *, record: URIRef, record_type: str) -> Graph:
         """Turn a submission about ``record`` into a graph with skolemised nested nodes."""
-        graph = Graph()
+        graph = new_graph()
         for triple in self.read_triples(body, record=record, record_type=record_type):
             graph.add(triple)
         return graph
@@ -138,7 +139,7 @@ class JsonLdContext:
             if cause is not None:
                 raise cause from exc
             raise Unprocessable(f"malformed JSON-LD: {exc.type if hasattr(exc, 'type') else exc}") from exc
-        graph = Graph()
+        graph = new_graph()
         graph.parse(data=nquads, format="nt")
         return skolemise(graph, record)
 
@@ -338,7 +339,7 @@ def skolemise(graph: Graph, record: URIRef) -> Graph:
                 name_children(o, candidate)
 
     name_children(record, str(record))
-    out = Graph()
+    out = new_graph()
     for s, p, o in graph:
         out.add((names.get(s, s), p, names.get(o, o)))
     return out

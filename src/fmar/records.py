@@ -12,6 +12,7 @@ from rdflib.namespace import XSD
 from rdflib.term import Node
 
 from fmar.errors import Conflict, PreconditionFailed, PreconditionRequired, Unprocessable
+from fmar.graphs import new_graph
 from fmar.iris import DCTERMS, FMAR, notation
 from fmar.ntriples import quad_line
 from fmar.store import GraphStore
@@ -27,7 +28,7 @@ _RECORD = """SELECT ?g ?s ?p ?o WHERE { GRAPH ?g {
 
 def load_record(store: GraphStore, record: URIRef) -> tuple[Graph, URIRef | None]:
     """The record's triples and its named graph (empty graph and None when it does not exist)."""
-    graph = Graph()
+    graph = new_graph()
     named: URIRef | None = None
     for row in store.select(_RECORD, bindings={"r": record}):
         named = URIRef(str(row["g"]))
@@ -74,7 +75,7 @@ def carry_over(before: Graph, after: Graph, record: URIRef, predicates: tuple[UR
 
 def with_status(graph: Graph, record: URIRef, status: URIRef) -> Graph:
     """A copy of a record's graph with a new status."""
-    new = Graph()
+    new = new_graph()
     new += graph
     new.set((record, FMAR.status, status))
     return new

@@ -17,6 +17,7 @@ from fmar.access.policy import Policy
 from fmar.access.principal import Principal
 from fmar.audit.events import EventInfo, event_quads
 from fmar.errors import ValidationFailed
+from fmar.graphs import new_graph
 from fmar.iris import FMAR, Iris
 from fmar.store import GraphStore, Quad
 from fmar.validation.engine import CompiledValidator, index
@@ -75,7 +76,7 @@ class WritePath:
     def reference(self) -> Graph:
         """Code lists and reference data, the fixed part of every validation context (read once)."""
         if self._reference is None:
-            graph = Graph()
+            graph = new_graph()
             for name in ("codes", "reference"):
                 graph += self.store.graph(self.iris.graph(name))
             self._reference = graph
@@ -89,7 +90,7 @@ class WritePath:
     def linked(self, subjects: set[Node], objects: set[URIRef]) -> Graph:
         """Type, status and roles of the registry's records that ``objects`` name (beyond ``subjects``)."""
         self.reference  # noqa: B018 - makes sure the validator holds the reference data
-        graph = Graph()
+        graph = new_graph()
         for obj in objects - subjects:
             if str(obj).startswith(self.iris.base):
                 graph += self.store.construct(_REFERENCED, bindings={"r": obj})
@@ -130,7 +131,7 @@ class WritePath:
             if len(change.records) == 1:
                 data = change.records[0].after
             else:
-                data = Graph()
+                data = new_graph()
                 for rc in change.records:
                     data += rc.after
             warnings = self.check(data, [rc.record for rc in change.records if len(rc.after)],
@@ -244,7 +245,7 @@ def _validate_batch(write: WritePath, items: Sequence[BatchItem], context: Graph
     if validate_facts is not None:
         results = validate_facts(index(triples), records, index(linked))
     else:
-        data = Graph()
+        data = new_graph()
         for t in triples:
             data.add(t)
         results = write.validator.validate(data, records, linked)

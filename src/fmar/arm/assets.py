@@ -13,6 +13,7 @@ from rdflib.term import Node
 
 from fmar.access.principal import Principal
 from fmar.errors import BadRequest, Conflict, Duplicate, NotFound, PreconditionFailed, Unprocessable
+from fmar.graphs import new_graph
 from fmar.iris import DCTERMS, FMAR, code, new_id
 from fmar.records import (
     REGISTRY_SET,
@@ -107,7 +108,7 @@ class Assets:
 
     def read(self, body: dict[str, Any], asset: URIRef) -> Graph:
         """A submission as the asset's graph (IDs of organisations accepted bare or as IRIs)."""
-        graph = Graph()
+        graph = new_graph()
         for triple in self.read_triples(body, asset):
             graph.add(triple)
         return graph
@@ -166,7 +167,7 @@ class Assets:
 
     def _context(self, graph: Graph, asset: URIRef) -> Graph:
         """Other assets on the same MPANs, for the soft rule on MPANs used by another organisation."""
-        context = Graph()
+        context = new_graph()
         for p in MPAN_TERMS:
             for mpan in graph.objects(asset, p):
                 context += self.r.store.construct(_SAME_MPAN, bindings={"mpan": mpan, "self": asset})
@@ -232,7 +233,7 @@ class Assets:
             raise Unprocessable("operatedBy is required: the FSP that operates the asset", pointer="/operatedBy")
         self.r.policy.require(principal, "asset.create", org, "asset.read", area)
         self.r.write.commit(Change("asset.create", principal, org,
-                                   [RecordChange(asset, self.r.iris.org_graph(org), Graph(), graph)],
+                                   [RecordChange(asset, self.r.iris.org_graph(org), new_graph(), graph)],
                                    justification=justification, request_id=request_id, read_operation="asset.read",
                                    target_area=area, context=self._context(graph, asset),
                                    checks=self._uniqueness(graph, asset)))

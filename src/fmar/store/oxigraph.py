@@ -12,6 +12,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from fmar.graphs import new_graph
 from fmar.store import Quad, Row
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -174,13 +175,13 @@ class OxigraphStore:
                   graphs: Sequence[URIRef] | None = None) -> Graph:
         result = self._query(query, bindings, graphs)
         assert isinstance(result, ox.QueryTriples)
-        graph = Graph()
+        graph = new_graph()
         for t in result:
             graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
         return graph
 
     def graph(self, name: URIRef) -> Graph:
-        graph = Graph()
+        graph = new_graph()
         for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(str(name))):
             graph.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
         return graph
