@@ -40,7 +40,7 @@ _DUPLICATE = _PREFIXES + """SELECT ?asset ?id WHERE {
   ?asset fmar:serialNumber ?serial ; dcterms:identifier ?id .
   FILTER NOT EXISTS { ?asset fmar:status <https://w3id.org/fmar/code/AssetStatus/Deregistered> } }"""
 _FRIENDLY = _PREFIXES + """SELECT ?asset ?id WHERE {
-  ?asset fmar:friendlyCode ?code ; fmar:operatedBy ?org ; dcterms:identifier ?id . }"""
+  ?asset fmar:friendlyCode ?code ; fmar:operatedBy ?operator ; dcterms:identifier ?id . FILTER (?operator = ?org) }"""
 _SAME_MPAN = _PREFIXES + """CONSTRUCT { ?other ?p ?mpan ; fmar:operatedBy ?org ; fmar:status ?status }
 WHERE { { ?other fmar:importMPAN ?mpan BIND(fmar:importMPAN AS ?p) } UNION
         { ?other fmar:exportMPAN ?mpan BIND(fmar:exportMPAN AS ?p) }

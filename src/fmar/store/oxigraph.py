@@ -95,11 +95,14 @@ class Staging:
     REFERENCE = ox.NamedNode("urn:fmar:staging:reference")
     #: Batches at least this large get a store of their own (a bulk load, nothing to remove after).
     LARGE = 200
+    #: The small-call store is rebuilt this often (a removed graph leaves tombstones behind).
+    RENEW_EVERY = 256
 
     def __init__(self, reference: Iterable[tuple[Node, Node, Node]]) -> None:
         self._reference = [ox.Quad(_term(s), _named(str(p)), to_oxigraph(o), self.REFERENCE) for s, p, o in reference]
         self._store = ox.Store()
         self._store.bulk_extend(self._reference)
+        self._calls = 0
 
     def select_over(self, triples: Iterable[tuple[Node, Node, Node]],
                     queries: Sequence[str]) -> list[list[dict[str, Node]]]:
@@ -110,11 +113,17 @@ class Staging:
             store.bulk_extend(self._reference)
             store.bulk_extend(quads)
             return self._answers(store, graph, queries)
-        self._store.extend(quads)
+        self._calls += 1
+        if self._calls % self.RENEW_EVERY == 0:  # removed graphs leave tombstones that slow every query
+            renewed = ox.Store()
+            renewed.bulk_extend(self._reference)
+            self._store = renewed
+        store = self._store
+        store.extend(quads)
         try:
-            return self._answers(self._store, graph, queries)
+            return self._answers(store, graph, queries)
         finally:
-            self._store.remove_graph(graph)
+            store.remove_graph(graph)
 
     def _answers(self, store: ox.Store, graph: ox.NamedNode, queries: Sequence[str]) -> list[list[dict[str, Node]]]:
         answers = []
