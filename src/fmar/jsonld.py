@@ -168,6 +168,10 @@ class JsonLdContext:
                 triples.append((predicate, obj))
         return triples
 
+    def terms_typed(self, record_type: str, datatype: str) -> list[str]:
+        """The terms of a record type whose values the context types as ``datatype`` (e.g. xsd:decimal)."""
+        return [term for term, (_, coercion, _) in self._compiled_terms(record_type).items() if coercion == datatype]
+
     def _compiled_terms(self, record_type: str) -> dict[str, tuple[Any, Any, Any]]:
         """Term → (predicate IRI, coercion, vocabulary base) for one record type; cached."""
         cached = self._flat_cache.get(record_type)

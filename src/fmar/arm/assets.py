@@ -115,14 +115,10 @@ class Assets:
 
     def read_triples(self, body: dict[str, Any], asset: URIRef) -> list[tuple[Node, Node, Node]]:
         """A submission as the asset's triples."""
-        body = dict(body)
-        if isinstance(body.get("operatedBy"), str):
-            org = self.r.iris.parse(body["operatedBy"], "organisations")
-            if org is None:
-                raise Unprocessable("operatedBy must be an FMAR Organisation ID or IRI", pointer="/operatedBy")
-            body["operatedBy"] = str(org)
-        for term in ("ratedCapacity", "generationCapacity", "demandCapacity", "installedCapacity", "storageCapacity"):
-            body[term] = _decimal_text(body.get(term))
+        body = dict(self.r.organisations.expand_reference(body, "operatedBy"))
+        for term in self.r.context.terms_typed("Asset", str(XSD.decimal)):
+            if term in body:
+                body[term] = _decimal_text(body[term])
         triples = self.r.context.read_triples({k: v for k, v in body.items() if v is not None}, record=asset,
                                               record_type="Asset")
         return [(s, p, _canonical(o)) for s, p, o in triples]

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from fmar.registry import Registry
 
 CATEGORY_SHAPES = "https://w3id.org/fmar/shapes/category/"
-_VERSIONS = """SELECT ?g WHERE { GRAPH ?g { ?shape <https://w3id.org/fmar#forCategory> ?category } }"""
+_VERSIONS = """SELECT ?g ?category WHERE { GRAPH ?g { ?shape <https://w3id.org/fmar#forCategory> ?category } }"""
 _IN_CATEGORY = """?asset fmar:assetCategory ?category .
   FILTER NOT EXISTS { ?asset fmar:status <https://w3id.org/fmar/code/AssetStatus/Deregistered> }
 """
@@ -62,25 +62,22 @@ class Categories:
     def __init__(self, registry: Registry) -> None:
         self.r = registry
 
-    def _versions(self, category_code: str) -> list[tuple[int, URIRef]]:
-        rows = self.r.store.select(_VERSIONS, bindings={"category": code("AssetCategory", category_code)})
-        versions = []
-        for row in rows:
+    def _all_versions(self) -> dict[str, list[tuple[int, URIRef]]]:
+        """Category code → its published versions (number, named graph), oldest first; one query."""
+        versions: dict[str, list[tuple[int, URIRef]]] = {}
+        for row in self.r.store.select(_VERSIONS):
             match = re.search(r"/v(\d+)$", str(row["g"]))
             if match:
-                versions.append((int(match.group(1)), URIRef(str(row["g"]))))
-        return sorted(versions)
+                versions.setdefault(str(row["category"]).rsplit("/", 1)[-1], []).append(
+                    (int(match.group(1)), URIRef(str(row["g"]))))
+        return {c: sorted(v) for c, v in versions.items()}
+
+    def _versions(self, category_code: str) -> list[tuple[int, URIRef]]:
+        return self._all_versions().get(category_code, [])
 
     def published(self) -> dict[str, Graph]:
         """The newest published version of each category that has one (they replace the seed shapes)."""
-        shapes = self.r.write.validator.shapes
-        out = {}
-        for _, category in shapes.subject_objects(FMAR.forCategory):
-            code_ = str(category).rsplit("/", 1)[-1]
-            versions = self._versions(code_)
-            if versions:
-                out[code_] = self.r.store.graph(versions[-1][1])
-        return out
+        return {c: self.r.store.graph(v[-1][1]) for c, v in self._all_versions().items()}
 
     def merged(self, published: dict[str, Graph]) -> Graph:
         """The current shapes with each published category version in place of the older one."""

@@ -70,6 +70,15 @@ class Organisations:
             raise NotFound(f"no organisation {value!r}")
         return org
 
+    def expand_reference(self, body: dict[str, Any], term: str) -> dict[str, Any]:
+        """A copy of ``body`` whose ``term`` (an organisation given by bare ID or IRI) is the IRI; 422 otherwise."""
+        if not isinstance(body.get(term), str):
+            return body
+        org = self.r.iris.parse(body[term], "organisations")
+        if org is None:
+            raise Unprocessable(f"{term} must be an FMAR Organisation ID or IRI", pointer=f"/{term}")
+        return {**body, term: str(org)}
+
     def load(self, org: URIRef) -> tuple[Graph, URIRef]:
         graph, named = load_record(self.r.store, org)
         if named is None or (org, FMAR.status, None) not in graph:

@@ -132,12 +132,7 @@ class Platforms:
         if supplied:
             raise Unprocessable(f"{', '.join(supplied)} are set by the registry, not by the submitter",
                                 terms=supplied)
-        body = dict(body)
-        if isinstance(body.get("platform"), str):
-            platform = self.r.iris.parse(body["platform"], "organisations")
-            if platform is None:
-                raise Unprocessable("platform must be an FMAR Organisation ID or IRI", pointer="/platform")
-            body["platform"] = str(platform)
+        body = self.r.organisations.expand_reference(body, "platform")
         identifier = new_id()
         delegation = self.r.iris.record("delegations", identifier)
         graph = self.r.context.read(body, record=delegation, record_type="Delegation")

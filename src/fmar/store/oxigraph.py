@@ -93,8 +93,8 @@ class Staging:
     """
 
     REFERENCE = ox.NamedNode("urn:fmar:staging:reference")
-    #: Batches at least this large get a store of their own (a bulk load, nothing to remove after).
-    LARGE = 200
+    #: Calls with at least this many quads (a bulk batch) get a store of their own: a bulk load, nothing to remove.
+    LARGE_QUADS = 2000
     #: The small-call store is rebuilt this often (a removed graph leaves tombstones behind).
     RENEW_EVERY = 256
 
@@ -108,7 +108,7 @@ class Staging:
                     queries: Sequence[str]) -> list[list[dict[str, Node]]]:
         graph = ox.NamedNode(f"urn:fmar:staging:{uuid.uuid4()}")
         quads = [ox.Quad(_term(s), _named(str(p)), to_oxigraph(o), graph) for s, p, o in triples]
-        if len(quads) >= self.LARGE * 10:
+        if len(quads) >= self.LARGE_QUADS:
             store = ox.Store()
             store.bulk_extend(self._reference)
             store.bulk_extend(quads)

@@ -33,7 +33,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
 
-from fmar.validation.shacl import FMAR_FOR_CATEGORY, SH, Result, Rule, ShapeResult, flatten
+from fmar.validation.shacl import FMAR_FOR_CATEGORY, SH, Result, Rule, ShapeResult, flatten, result_path
 
 Facts = dict[Node, dict[Node, list[Node]]]
 #: (value, default message, details) of one failed constraint.
@@ -195,7 +195,7 @@ class CompiledValidator:
             graph = data if data is not None else FactsGraph(facts)
             for rule in self.rules:
                 for node, predicate, value, message, constraint in rule(graph):
-                    results.append(Result(_path(node, predicate, focus, self.term_for), str(value), message,
+                    results.append(Result(result_path(node, predicate, focus, self.term_for), str(value), message,
                                           constraint, "Violation", str(node)))
         return sorted(set(results), key=lambda r: (r.severity, r.path, r.message))
 
@@ -430,12 +430,6 @@ def _has_datatype(term: Node, datatype: Node) -> bool:
         return False
     check = _WELL_FORMED.get(str(datatype))
     return check(str(term), term) if check else True
-
-
-def _path(focus: Node, predicate: Node, focus_nodes: list[Node], term_for: dict[str, str]) -> str:
-    from fmar.validation.shacl import result_path
-
-    return result_path(focus, predicate, focus_nodes, term_for)
 
 
 class FactsGraph:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 
+from fmar.access.principal import Principal
 from fmar.api.deps import Caller, JsonObject, OptionalObject, Reg, RequestIdDep, fields, operation
 from fmar.api.routes import collection, location, respond
 from fmar.records import load_record
+from fmar.registry import Registry
 
 router = APIRouter(tags=["users"])
 
@@ -37,15 +41,18 @@ def read_user(request: Request, principal: Caller, registry: Reg, user_id: str) 
 def activate_user(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
                   user_id: str, body: OptionalObject) -> Response:
     """Make a user Active again."""
-    reason = fields(body, (), ("reason",))["reason"]
-    user, graph = registry.users.set_active(principal, user_id, True, reason, request_id)
-    return respond(request, registry, user, graph)
+    return _set_active(request, principal, registry, request_id, user_id, body, active=True)
 
 
 @router.post("/users/{user_id:fmarid}/deactivate", **operation("user.status"))
 def deactivate_user(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
                     user_id: str, body: OptionalObject) -> Response:
     """Make a user Inactive; their tokens are refused from the next request on."""
+    return _set_active(request, principal, registry, request_id, user_id, body, active=False)
+
+
+def _set_active(request: Request, principal: Principal, registry: Registry, request_id: str, user_id: str,
+                body: dict[str, Any], *, active: bool) -> Response:
     reason = fields(body, (), ("reason",))["reason"]
-    user, graph = registry.users.set_active(principal, user_id, False, reason, request_id)
+    user, graph = registry.users.set_active(principal, user_id, active, reason, request_id)
     return respond(request, registry, user, graph)
