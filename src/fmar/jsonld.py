@@ -25,9 +25,11 @@ from rdflib.term import Node
 from fmar.errors import MalformedBody, Unprocessable
 from fmar.graphs import new_graph
 from fmar.iris import CONTEXT_URL
+from fmar.ntriples import literal, term, to_node
 
 _ALLOWED_KEYWORDS = {"@context", "@id", "@type"}
 RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_RDF_TYPE_NT = f"<{RDF_TYPE}>"
 XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
@@ -105,7 +107,11 @@ class JsonLdContext:
         return graph
 
     def read_triples(self, body: dict[str, Any], *, record: URIRef, record_type: str) -> list[tuple[Node, Node, Node]]:
-        """The triples of a submission: compiled for flat ones, by the JSON-LD algorithm otherwise."""
+        """The triples of a submission, as rdflib terms."""
+        return [(to_node(s), to_node(p), to_node(o)) for s, p, o in self.read_terms(body, record=record, record_type=record_type)]
+
+    def read_terms(self, body: dict[str, Any], *, record: URIRef, record_type: str) -> list[tuple[str, str, str]]:
+        """The triples of a submission as N-Triples terms: compiled for flat ones, by the JSON-LD algorithm otherwise."""
         if not isinstance(body, dict):
             raise Unprocessable("the body must be a JSON object")
         doc = dict(body)
@@ -123,10 +129,11 @@ class JsonLdContext:
         doc.pop("@type", None)
         doc["id"] = str(record)
         doc.pop("@id", None)
-        flat = self.flat_triples(doc, record, record_type)
+        flat = self.flat_terms(doc, record_type)
+        subject = f"<{record}>"
         if flat is not None:
-            return [(record, p, o) for p, o in flat]
-        return list(self.expanded_graph(doc, record))
+            return [(subject, p, o) for p, o in flat]
+        return [(term(s), term(p), term(o)) for s, p, o in self.expanded_graph(doc, record)]
 
     def expanded_graph(self, doc: dict[str, Any], record: URIRef) -> Graph:
         """The full JSON-LD to RDF algorithm (pyld), nested nodes skolemised under ``record``."""
@@ -143,15 +150,21 @@ class JsonLdContext:
         graph.parse(data=nquads, format="nt")
         return skolemise(graph, record)
 
-    def flat_triples(self, doc: dict[str, Any], record: URIRef, record_type: str) -> list[tuple[URIRef, Node]] | None:
-        """The triples of a flat submission, by the compiled context; None when only full JSON-LD processing will do.
+    def flat_triples(self, doc: dict[str, Any], record: URIRef, record_type: str) -> list[tuple[Node, Node]] | None:
+        """:meth:`flat_terms` as rdflib terms."""
+        flat = self.flat_terms(doc, record_type)
+        return None if flat is None else [(to_node(p), to_node(o)) for p, o in flat]
+
+    def flat_terms(self, doc: dict[str, Any], record_type: str) -> list[tuple[str, str]] | None:
+        """(predicate, object) terms of a flat submission, by the compiled context; None when only full
+        JSON-LD processing will do.
 
         Flat means plain values (strings, numbers, booleans, lists of them) under terms of the
         record type. The result is the one ``pyld`` gives (the tests hold the two to it), without
         running the JSON-LD algorithms for every record of a bulk import.
         """
         terms = self._compiled_terms(record_type)
-        triples: list[tuple[URIRef, Node]] = [(RDF_TYPE, terms["@type"][0])]
+        out: list[tuple[str, str]] = [(_RDF_TYPE_NT, terms["@type"][0])]
         for key, value in doc.items():
             if key in ("@context", "id", "type"):
                 continue
@@ -165,15 +178,15 @@ class JsonLdContext:
                 obj = _flat_object(item, coercion, base, terms)
                 if obj is None:
                     return None
-                triples.append((predicate, obj))
-        return triples
+                out.append((predicate, obj))
+        return out
 
     def terms_typed(self, record_type: str, datatype: str) -> list[str]:
         """The terms of a record type whose values the context types as ``datatype`` (e.g. xsd:decimal)."""
-        return [term for term, (_, coercion, _) in self._compiled_terms(record_type).items() if coercion == datatype]
+        return [name for name, (_, coercion, _) in self._compiled_terms(record_type).items() if coercion == datatype]
 
     def _compiled_terms(self, record_type: str) -> dict[str, tuple[Any, Any, Any]]:
-        """Term → (predicate IRI, coercion, vocabulary base) for one record type; cached."""
+        """Term → (predicate as N-Triples, coercion, vocabulary base) for one record type; cached."""
         cached = self._flat_cache.get(record_type)
         if cached is not None:
             return cached
@@ -185,18 +198,18 @@ class JsonLdContext:
             return prefixes[prefix] + local if prefix in prefixes else iri
 
         merged = {**ctx, **ctx.get(record_type, {}).get("@context", {})} if isinstance(ctx.get(record_type), dict) else ctx
-        compiled: dict[str, tuple[Any, Any, Any]] = {"@type": (URIRef(expand(ctx[record_type]["@id"]
-                                                                           if isinstance(ctx[record_type], dict)
-                                                                           else ctx[record_type])), None, None)}
-        for term, definition in merged.items():
-            if term.startswith("@") or term in prefixes or term in ("id", "type"):
+        compiled: dict[str, tuple[Any, Any, Any]] = {"@type": ("<" + expand(ctx[record_type]["@id"]
+                                                                            if isinstance(ctx[record_type], dict)
+                                                                            else ctx[record_type]) + ">", None, None)}
+        for name, definition in merged.items():
+            if name.startswith("@") or name in prefixes or name in ("id", "type"):
                 continue
             if isinstance(definition, str):
-                compiled[term] = (URIRef(expand(definition)), None, None)
+                compiled[name] = (f"<{expand(definition)}>", None, None)
             elif isinstance(definition, dict) and "@id" in definition:
                 coercion = definition.get("@type")
                 base = definition.get("@context", {}).get("@vocab") if coercion == "@vocab" else None
-                compiled[term] = (URIRef(expand(definition["@id"])),
+                compiled[name] = (f"<{expand(definition['@id'])}>",
                                   expand(coercion) if coercion and not coercion.startswith("@") else coercion, base)
         self._flat_cache[record_type] = compiled
         return compiled
@@ -236,7 +249,7 @@ class JsonLdContext:
         The same document pyld's framing gives (the tests hold the two to it), in a fraction of the time.
         """
         types = list(graph.objects(record, RDF_TYPE))
-        record_type = next((name for name, (iri, _, _) in self._type_terms.items() if iri in types), None)
+        record_type = next((name for name, iri in self._type_terms.items() if iri in types), None)
         if record_type is None or len(types) != 1:
             return None
         terms = self._compiled_terms(record_type)
@@ -263,13 +276,13 @@ class JsonLdContext:
         return doc
 
     @cached_property
-    def _type_terms(self) -> dict[str, tuple[Any, Any, Any]]:
+    def _type_terms(self) -> dict[str, URIRef]:
         ctx = self.document["@context"]
         found = {}
         for name, definition in ctx.items():
             iri = definition.get("@id") if isinstance(definition, dict) else definition
             if isinstance(iri, str) and name[:1].isupper() and not iri.startswith("@"):
-                found[name] = (URIRef(self._expand(iri)), None, None)
+                found[name] = URIRef(self._expand(iri))
         return found
 
     def _expand(self, iri: str) -> str:
@@ -303,14 +316,15 @@ class JsonLdContext:
         if record_type in self._reverse_cache:
             return self._reverse_cache[record_type]
         reverse: dict[tuple[Node, str], str] = {}
-        for term, (predicate, coercion, _) in self._compiled_terms(record_type).items():
-            if term.startswith("@"):
+        for name, (predicate_nt, coercion, _) in self._compiled_terms(record_type).items():
+            if name.startswith("@"):
                 continue
+            predicate = to_node(predicate_nt)
             kind = "iri" if coercion in ("@id", "@vocab") else (coercion or "plain")
             if (predicate, kind) in reverse:  # two terms could claim it: let pyld decide
                 reverse[(predicate, kind)] = ""
             else:
-                reverse[(predicate, kind)] = term
+                reverse[(predicate, kind)] = name
         self._reverse_cache[record_type] = {k: v for k, v in reverse.items() if v}
         return self._reverse_cache[record_type]
 
@@ -352,33 +366,32 @@ def skolemise(graph: Graph, record: URIRef) -> Graph:
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
 
 
-def _flat_object(item: Any, coercion: Any, base: str | None, terms: dict[str, Any]) -> Node | None:
-    """One value as JSON-LD 1.1 turns it into RDF; None when the value needs the full algorithm."""
+def _flat_object(item: Any, coercion: Any, base: str | None, terms: dict[str, Any]) -> str | None:
+    """One value as JSON-LD 1.1 turns it into RDF (an N-Triples term); None when the value needs the full algorithm."""
     if isinstance(item, dict | list):
         return None
     if coercion == "@id":
-        return URIRef(item) if isinstance(item, str) and _ABSOLUTE_IRI.match(item) and ":" in item else None
+        return f"<{item}>" if isinstance(item, str) and _ABSOLUTE_IRI.match(item) and ":" in item else None
     if coercion == "@vocab":
         if not isinstance(item, str) or ":" in item or item in terms or base is None:
             return None
-        return URIRef(base + item) if _ABSOLUTE_IRI.match(base + item) else None
+        return f"<{base}{item}>" if _ABSOLUTE_IRI.match(base + item) else None
     if isinstance(item, bool):
-        return Literal("true" if item else "false", datatype=URIRef(coercion or XSD_BOOLEAN))
+        return literal("true" if item else "false", coercion or XSD_BOOLEAN)
     if isinstance(item, int | float):
         integral = isinstance(item, int) or (item.is_integer() and abs(item) < 1e21)
         if coercion == XSD_DOUBLE or not integral:
-            lexical = _canonical_double(float(item))
-            return Literal(lexical, datatype=URIRef(coercion or XSD_DOUBLE))
-        return Literal(str(int(item)), datatype=URIRef(coercion or XSD_INTEGER))
+            return literal(_canonical_double(float(item)), coercion or XSD_DOUBLE)
+        return literal(str(int(item)), coercion or XSD_INTEGER)
     if isinstance(item, str):
         return _literal(item, coercion)
     return None
 
 
 @lru_cache(maxsize=65536)
-def _literal(text: str, datatype: str | None) -> Literal:
-    """Literals repeat (codes aside: dates, capacities, makers); building an rdflib Literal is not cheap."""
-    return Literal(text, datatype=URIRef(datatype)) if datatype else Literal(text)
+def _literal(text: str, datatype: str | None) -> str:
+    """Literals repeat (dates, capacities, makers)."""
+    return literal(text, datatype)
 
 
 def _kind(node: Node) -> str:

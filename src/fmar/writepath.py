@@ -7,6 +7,7 @@ records to the store.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from rdflib import Graph, Literal, URIRef
@@ -15,13 +16,14 @@ from rdflib.term import Node
 
 from fmar.access.policy import Policy
 from fmar.access.principal import Principal
-from fmar.audit.events import EventInfo, event_quads
+from fmar.audit.events import EventInfo, event_quads, nquads, nquads_of_terms
 from fmar.errors import ValidationFailed
 from fmar.graphs import new_graph
 from fmar.iris import FMAR, Iris
+from fmar.ntriples import quad_line, term
 from fmar.store import GraphStore, Quad
-from fmar.validation.engine import CompiledValidator, index
-from fmar.validation.shacl import Result, Validator
+from fmar.validation.engine import CompiledValidator, index, index_terms
+from fmar.validation.shacl import Facts, Result, Validator
 
 _REFERENCED = """PREFIX fmar: <https://w3id.org/fmar#>
 CONSTRUCT { ?r a ?type ; fmar:status ?status ; fmar:hasRole ?role }
@@ -96,6 +98,13 @@ class WritePath:
                 graph += self.store.construct(_REFERENCED, bindings={"r": obj})
         return graph
 
+    def linked_facts(self, items: Sequence[BatchItem]) -> Facts:
+        """:meth:`linked` for the records of a batch, as facts."""
+        base = f"<{self.iris.base}"
+        subjects = {f"<{item.record}>" for item in items}
+        objects = {o for item in items for _, _, o in item.triples if o.startswith(base)} - subjects
+        return index(self.linked(set(), {URIRef(o[1:-1]) for o in objects}))
+
     def check(self, data: Graph, focus: Sequence[Node], justification: str | None,
               extra: Graph | None = None) -> list[Result]:
         """Validate; violations refuse, warnings refuse unless justified. Returns accepted warnings."""
@@ -114,7 +123,7 @@ class WritePath:
 
     def log_read(self, operation: str, principal: Principal, detail: str, request_id: str | None = None) -> URIRef:
         """A light audit event for a read of restricted data (an export): who, what, when."""
-        event, quads = event_quads(self.iris, EventInfo(operation, principal, [], detail, None, request_id), [], [])
+        event, quads = event_quads(self.iris, EventInfo(operation, principal, [], detail, None, request_id), "", "")
         self.store.apply([], quads)
         return event
 
@@ -122,10 +131,7 @@ class WritePath:
         """Run the unit of work; on any refusal nothing is written."""
         self.policy.require(change.principal, change.operation, change.target_org, change.read_operation,
                             change.target_area)
-        lock = getattr(self.store, "write_lock", None)
-        if lock is None:
-            raise RuntimeError("the store must provide a write lock")
-        with lock:
+        with _lock(self.store):
             for check in change.checks:
                 check()
             if len(change.records) == 1:
@@ -146,12 +152,13 @@ class WritePath:
                 added += [(s, p, o, rc.graph) for s, p, o in after - before]
             info = EventInfo(change.operation, change.principal, [rc.record for rc in change.records],
                              change.reason, change.justification, change.request_id, tuple(change.material))
-            event, audit = event_quads(self.iris, info, removed, added)
+            event, audit = event_quads(self.iris, info, nquads(removed), nquads(added))
             self.store.apply(removed, added + audit)
         return Committed(event, warnings)
 
 
-Triple = tuple[Node, Node, Node]
+#: A triple as N-Triples terms (:mod:`fmar.ntriples`).
+Terms = tuple[str, str, str]
 
 
 @dataclass
@@ -161,7 +168,7 @@ class BatchItem:
     key: int
     record: URIRef
     graph: URIRef
-    triples: list[Triple]
+    triples: list[Terms]
     target_org: URIRef | None
     target_area: URIRef | None = None
     justification: str | None = None
@@ -182,82 +189,132 @@ class Outcome:
         return self.refusal is None
 
 
-Screen = Callable[[Sequence[BatchItem]], dict[int, tuple[str, list[dict[str, object]]]]]
+@dataclass
+class Batch:
+    """New records checked before the write lock is taken: the policy's answer for each, and the results
+    of the checks that read only the records, the records they link to and the reference data."""
+
+    operation: str
+    principal: Principal
+    items: list[BatchItem]
+    outcomes: dict[int, Outcome]
+    allowed: list[BatchItem]
+    facts: Facts
+    linked: Facts
+    local: dict[str, list[Result]]
+
+    def facts_of(self, items: Sequence[BatchItem]) -> Facts:
+        """The facts of some of the batch's records (their subjects and nested nodes)."""
+        wanted = {str(item.record) for item in items}
+        return {s: po for s, po in self.facts.items() if s[1:-1].split("#", 1)[0] in wanted}
 
 
-def commit_batch(write: WritePath, operation: str, principal: Principal, items: Sequence[BatchItem], *,
-                 screen: Screen | None = None, context: Graph | None = None,
-                 request_id: str | None = None) -> list[Outcome]:
-    """Many new records in one unit of work: each is accepted or refused on its own, and the accepted
-    ones are written together (Oxigraph's bulk loader) with one audit event naming every one of them."""
+#: Refusals found under the write lock (record key → (refusal, problems)) and the facts the
+#: in-context checks need beyond the linked records (e.g. other assets on the same MPAN).
+Screen = Callable[[Sequence[BatchItem]], tuple[dict[int, tuple[str, list[dict[str, object]]]], Facts]]
+
+
+def prepare_batch(write: WritePath, operation: str, principal: Principal, items: Sequence[BatchItem]) -> Batch:
+    """The part of a batch's unit of work that needs no lock: the policy decision for each record, and
+    the checks that read only the records themselves (they run while the previous batch is written)."""
     write.policy.require_role(principal, operation)
     outcomes = {item.key: Outcome(item.key, item.record) for item in items}
     allowed = []
+    decisions: dict[tuple[URIRef | None, URIRef | None], bool] = {}
     for item in items:
-        if write.policy.allows(principal, operation, item.target_org, item.target_area):
+        target = (item.target_org, item.target_area)
+        if target not in decisions:
+            decisions[target] = write.policy.allows(principal, operation, *target)
+        if decisions[target]:
             allowed.append(item)
         else:
             outcomes[item.key].refusal = "rejected"
             outcomes[item.key].problems = [{"path": "operatedBy", "value": str(item.target_org), "severity": "Violation",
                                             "message": f"not permitted: {operation} for this organisation",
                                             "constraint": "fmar:policy"}]
-    lock = getattr(write.store, "write_lock", None)
-    if lock is None:
-        raise RuntimeError("the store must provide a write lock")
-    with lock:
-        screened = screen(allowed) if screen else {}
+    facts = index_terms(t for item in allowed for t in item.triples)
+    linked = write.linked_facts(allowed)
+    local = _by_record(write.validator.core(facts, _focus(allowed), linked)) if allowed else {}
+    return Batch(operation, principal, list(items), outcomes, allowed, facts, linked, local)
+
+
+def commit_batch(write: WritePath, batch: Batch, *, screen: Screen | None = None,
+                 request_id: str | None = None) -> list[Outcome]:
+    """Many new records in one unit of work: each is accepted or refused on its own, and the accepted
+    ones are written together (Oxigraph's bulk loader) with one audit event naming every one of them.
+
+    Under the write lock: the linked records are read again (the checks of :func:`prepare_batch` are
+    run again if they changed), ``screen`` looks for duplicates, the in-context checks run, then the write."""
+    outcomes, write_lock = batch.outcomes, _lock(write.store)
+    with write_lock:
+        linked = write.linked_facts(batch.allowed)
+        local = batch.local
+        if linked != batch.linked:  # a linked record changed since the batch was checked
+            local = _by_record(write.validator.core(batch.facts, _focus(batch.allowed), linked))
+        screened, context = screen(batch.allowed) if screen else ({}, {})
         for key, (refusal, problems) in screened.items():
             outcomes[key].refusal, outcomes[key].problems = refusal, problems
-        candidates = [item for item in allowed if item.key not in screened]
-        by_record = _validate_batch(write, candidates, context)
+        candidates = [item for item in batch.allowed if item.key not in screened]
+        facts = batch.facts if len(candidates) == len(batch.allowed) else batch.facts_of(candidates)
+        in_context = _by_record(write.validator.in_context(facts, _focus(candidates),
+                                                           merge_facts(linked, context))) if candidates else {}
         accepted: list[BatchItem] = []
         for item in candidates:
-            results = by_record.get(item.record, [])
+            results = sorted(set(local.get(str(item.record), []) + in_context.get(str(item.record), [])),
+                             key=lambda r: (r.severity, r.path, r.message))
             violations = [r for r in results if r.severity == "Violation"]
             warnings = [r for r in results if r.severity != "Violation"]
             outcome = outcomes[item.key]
             if violations or (warnings and not (item.justification and item.justification.strip())):
                 outcome.refusal, outcome.problems = "rejected", [r.as_dict() for r in results]
                 continue
-            item.triples += _warning_triples(item.record, warnings)
+            item.triples += [(term(s), term(p), term(o)) for s, p, o in _warning_triples(item.record, warnings)]
             outcome.warnings = warnings
             accepted.append(item)
         if accepted:
-            added = [(s, p, o, item.graph) for item in accepted for s, p, o in item.triples]
+            added = [(s, p, o, f"<{item.graph}>") for item in accepted for s, p, o in item.triples]
             justifications = sorted({i.justification for i in accepted if i.justification})
-            info = EventInfo(operation, principal, [item.record for item in accepted], None,
+            info = EventInfo(batch.operation, batch.principal, [item.record for item in accepted], None,
                              "; ".join(justifications) or None, request_id)
-            _, audit = event_quads(write.iris, info, [], added)
-            write.store.add_many(added + audit)
-    return [outcomes[item.key] for item in items]
+            _, audit = event_quads(write.iris, info, "", nquads_of_terms(added))
+            text = "".join(f"{s} {p} {o} {g} .\n" for s, p, o, g in added) + "".join(quad_line(*q) for q in audit)
+            write.store.add_nquads(text)
+    return [outcomes[item.key] for item in batch.items]
 
 
-def _validate_batch(write: WritePath, items: Sequence[BatchItem], context: Graph | None) -> dict[URIRef, list[Result]]:
-    """Validation results per record (nested nodes' results under their record)."""
-    if not items:
-        return {}
-    triples = [t for item in items for t in item.triples]
-    linked = write.linked({s for s, _, _ in triples}, {o for _, _, o in triples if isinstance(o, URIRef)})
-    if context is not None:
-        linked += context
-    records = [item.record for item in items]
-    validate_facts = getattr(write.validator, "validate_facts", None)
-    if validate_facts is not None:
-        results = validate_facts(index(triples), records, index(linked))
-    else:
-        data = new_graph()
-        for t in triples:
-            data.add(t)
-        results = write.validator.validate(data, records, linked)
-    grouped: dict[URIRef, list[Result]] = {}
+def _lock(store: GraphStore) -> AbstractContextManager[object]:
+    lock = getattr(store, "write_lock", None)
+    if lock is None:
+        raise RuntimeError("the store must provide a write lock")
+    return lock  # type: ignore[no-any-return]
+
+
+def _focus(items: Sequence[BatchItem]) -> list[str]:
+    return [f"<{item.record}>" for item in items]
+
+
+def _by_record(results: list[Result]) -> dict[str, list[Result]]:
+    """Validation results per record IRI (nested nodes' results under their record)."""
+    grouped: dict[str, list[Result]] = {}
     for result in results:
-        grouped.setdefault(URIRef(result.focusNode.split("#", 1)[0]), []).append(result)
+        grouped.setdefault(result.focusNode.split("#", 1)[0], []).append(result)
     return grouped
 
 
-def _warning_triples(record: URIRef, warnings: Sequence[Result]) -> list[Triple]:
+def merge_facts(*sources: Facts) -> Facts:
+    """Facts of several sources as one (a subject's predicates and objects from every source)."""
+    merged: Facts = {}
+    for source in sources:
+        for subject, po in source.items():
+            into = merged.setdefault(subject, {})
+            for p, objects in po.items():
+                into[p] = into.get(p, []) + [o for o in objects if o not in into.get(p, [])]
+    return merged
+
+
+def _warning_triples(record: URIRef, warnings: Sequence[Result]) -> list[tuple[Node, Node, Node]]:
     """The accepted warnings, kept with the record."""
-    triples: list[Triple] = []
+    triples: list[tuple[Node, Node, Node]] = []
     for n, warning in enumerate(warnings, start=1):
         node = URIRef(f"{record}#acceptedWarning-{n}")
         triples += [(record, FMAR.acceptedWarning, node), (node, RDF.type, FMAR.ValidationWarning),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from rdflib import Graph, Literal, URIRef
@@ -15,6 +17,7 @@ from fmar.access.principal import Principal
 from fmar.errors import BadRequest, Conflict, Duplicate, NotFound, PreconditionFailed, Unprocessable
 from fmar.graphs import new_graph
 from fmar.iris import DCTERMS, FMAR, code, new_id
+from fmar.ntriples import is_iri, literal, parts, term, to_node
 from fmar.records import (
     REGISTRY_SET,
     carry_over,
@@ -23,7 +26,6 @@ from fmar.records import (
     merge_patch,
     pop_text,
     require_match,
-    stamp,
     transition_check,
     with_status,
 )
@@ -63,11 +65,48 @@ _CODE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 MPAN_TERMS = {FMAR.importMPAN: "importMPAN", FMAR.exportMPAN: "exportMPAN"}
 
 
+#: N-Triples terms the registration path reads or writes.
+_IMPORT, _EXPORT, _GSP, _CATEGORY, _OPERATED_BY, _DNO = (term(p) for p in (
+    FMAR.importMPAN, FMAR.exportMPAN, FMAR.gspGroup, FMAR.assetCategory, FMAR.operatedBy, FMAR.dno))
+_IDENTIFIER, _STATUS, _RECORDED_AT = term(DCTERMS.identifier), term(FMAR.status), term(FMAR.recordedAt)
+_PENDING = term(code(ASSET_STATUS, "PendingValidation"))
+_XSD_DECIMAL = str(XSD.decimal)
+_XSD_DATETIME = str(XSD.dateTime)
+Terms = list[tuple[str, str, str]]
+
+
 @dataclass(frozen=True)
 class _Tables:
-    gsp_by_distributor: dict[str, Node]
-    defaults: dict[Node, list[tuple[Node, Node]]]
-    deprecated: set[Node]
+    gsp_by_distributor: dict[str, str]
+    defaults: dict[str, list[tuple[str, str]]]
+    deprecated: set[str]
+
+
+@dataclass
+class NewAsset:
+    """A new asset as N-Triples terms, with what the policy table and the uniqueness checks look at."""
+
+    record: URIRef
+    triples: Terms
+    org: URIRef
+    area: URIRef | None
+    justification: str | None
+
+    def value(self, predicate: str) -> str | None:
+        """The (first) object of one of the record's own predicates (an N-Triples term)."""
+        subject = f"<{self.record}>"
+        return next((o for s, p, o in self.triples if s == subject and p == predicate), None)
+
+    @property
+    def mpans(self) -> list[str]:
+        subject = f"<{self.record}>"
+        return [o for s, p, o in self.triples if s == subject and p in (_IMPORT, _EXPORT)]
+
+    def graph(self) -> Graph:
+        graph = new_graph()
+        for s, p, o in self.triples:
+            graph.add((to_node(s), to_node(p), to_node(o)))
+        return graph
 
 
 @dataclass(frozen=True)
@@ -109,38 +148,41 @@ class Assets:
     def read(self, body: dict[str, Any], asset: URIRef) -> Graph:
         """A submission as the asset's graph (IDs of organisations accepted bare or as IRIs)."""
         graph = new_graph()
-        for triple in self.read_triples(body, asset):
-            graph.add(triple)
+        for s, p, o in self.read_terms(body, asset):
+            graph.add((to_node(s), to_node(p), to_node(o)))
         return graph
 
-    def read_triples(self, body: dict[str, Any], asset: URIRef) -> list[tuple[Node, Node, Node]]:
-        """A submission as the asset's triples."""
+    def read_terms(self, body: dict[str, Any], asset: URIRef) -> Terms:
+        """A submission as the asset's triples (N-Triples terms), decimals in canonical form."""
         body = dict(self.r.organisations.expand_reference(body, "operatedBy"))
-        for term in self.r.context.terms_typed("Asset", str(XSD.decimal)):
-            if term in body:
-                body[term] = _decimal_text(body[term])
-        triples = self.r.context.read_triples({k: v for k, v in body.items() if v is not None}, record=asset,
-                                              record_type="Asset")
+        for name in self.r.context.terms_typed("Asset", _XSD_DECIMAL):
+            if name in body:
+                body[name] = _decimal_text(body[name])
+        triples = self.r.context.read_terms({k: v for k, v in body.items() if v is not None}, record=asset,
+                                            record_type="Asset")
         return [(s, p, _canonical(o)) for s, p, o in triples]
 
     def enrich(self, graph: Graph, asset: URIRef) -> Graph:
         """Derive what the data dictionary derives: GSP group from the MPAN, category defaults."""
-        for triple in self.derived(list(graph.triples((asset, None, None))), asset):
-            graph.add(triple)
+        subject = term(asset)
+        given = {term(p): term(o) for p, o in graph.predicate_objects(asset)}
+        for s, p, o in self.derived(given, subject):
+            graph.add((to_node(s), to_node(p), to_node(o)))
         return graph
 
-    def derived(self, triples: list[tuple[Node, Node, Node]], asset: URIRef) -> list[tuple[Node, Node, Node]]:
-        """The triples the registry derives for an asset: its GSP group from the MPAN, its category's defaults."""
-        given: dict[Node, Node] = {p: o for s, p, o in triples if s == asset}
-        out: list[tuple[Node, Node, Node]] = []
-        mpan = given.get(FMAR.importMPAN) or given.get(FMAR.exportMPAN)
-        if mpan is not None and FMAR.gspGroup not in given:
-            gsp = self.tables.gsp_by_distributor.get(str(mpan)[:2])
+    def derived(self, given: dict[str, str], subject: str) -> Terms:
+        """The triples the registry derives for an asset (given its own predicate → object terms): its GSP
+        group from the MPAN, its category's defaults."""
+        out: Terms = []
+        mpan = given.get(_IMPORT) or given.get(_EXPORT)
+        if mpan is not None and _GSP not in given:
+            gsp = self.tables.gsp_by_distributor.get(parts(mpan)[0][:2])
             if gsp is not None:
-                out.append((asset, FMAR.gspGroup, gsp))
-        for path, default in self.tables.defaults.get(given.get(FMAR.assetCategory), ()):  # type: ignore[arg-type]
+                out.append((subject, _GSP, gsp))
+        category = given.get(_CATEGORY)
+        for path, default in self.tables.defaults.get(category, ()) if category else ():
             if path not in given:
-                out.append((asset, path, default))
+                out.append((subject, path, default))
         return out
 
     @property
@@ -148,18 +190,38 @@ class Assets:
         """Lookups read once from the reference data and the category shapes."""
         if self._tables is None:
             shapes = self.r.write.validator.shapes
-            defaults: dict[Node, list[tuple[Node, Node]]] = {}
+            defaults: dict[str, list[tuple[str, str]]] = {}
             deprecated = set()
             for shape, category in shapes.subject_objects(FMAR.forCategory):
                 if shapes.value(shape, OWL.deprecated) == Literal(True):
-                    deprecated.add(category)
+                    deprecated.add(term(category))
                 for prop in shapes.objects(shape, SH.property):
                     path, default = shapes.value(prop, SH.path), shapes.value(prop, SH.defaultValue)
                     if isinstance(path, URIRef) and default is not None:
-                        defaults.setdefault(category, []).append((path, default))
-            gsp = {str(r["id"]): r["gsp"] for r in self.r.store.select(_AREA_OF_MPAN)}
+                        defaults.setdefault(term(category), []).append((term(path), term(default)))
+            gsp = {str(r["id"]): term(r["gsp"]) for r in self.r.store.select(_AREA_OF_MPAN)}
             self._tables = _Tables(gsp, defaults, deprecated)
         return self._tables
+
+    def new(self, principal: Principal, body: dict[str, Any], recorded_at: str | None = None) -> NewAsset:
+        """A new asset from a submission: read, derived terms added, stamped PendingValidation with a fresh
+        FMAR Asset ID; refused when its category is deprecated or no operating FSP is given."""
+        body, justification = self.submission(principal, body)
+        identifier = new_id()
+        asset = self.r.iris.record("assets", identifier)
+        subject = f"<{asset}>"
+        triples = self.read_terms(body, asset)
+        given = {p: o for s, p, o in triples if s == subject}
+        triples += self.derived(given, subject)
+        recorded_at = recorded_at or literal(datetime.now(UTC).isoformat(timespec="seconds"), _XSD_DATETIME)
+        triples += [(subject, _IDENTIFIER, literal(identifier)), (subject, _STATUS, _PENDING),
+                    (subject, _RECORDED_AT, recorded_at)]
+        self.category_open(given.get(_CATEGORY))
+        org, area = given.get(_OPERATED_BY), given.get(_DNO)
+        if org is None or not is_iri(org):
+            raise Unprocessable("operatedBy is required: the FSP that operates the asset", pointer="/operatedBy")
+        return NewAsset(asset, triples, URIRef(org[1:-1]), URIRef(area[1:-1]) if area and is_iri(area) else None,
+                        justification)
 
     def _context(self, graph: Graph, asset: URIRef) -> Graph:
         """Other assets on the same MPANs, for the soft rule on MPANs used by another organisation."""
@@ -195,10 +257,10 @@ class Assets:
 
         return [not_registered_twice, friendly_code_unique]
 
-    def category_open(self, category: Node | None) -> None:
-        """Refuse a registration in a deprecated category."""
+    def category_open(self, category: str | None) -> None:
+        """Refuse a registration in a deprecated category (an N-Triples term)."""
         if category in self.tables.deprecated:
-            raise Unprocessable(f"the asset category {str(category).rsplit('/', 1)[-1]} is deprecated: "
+            raise Unprocessable(f"the asset category {category.strip('<>').rsplit('/', 1)[-1]} is deprecated: "
                                 "no new registrations", pointer="/assetCategory")
 
     @staticmethod
@@ -218,21 +280,14 @@ class Assets:
     def register(self, principal: Principal, body: dict[str, Any], request_id: str | None = None) -> tuple[URIRef, Graph]:
         """UC-02.02: validate in full; on success the asset is PendingValidation with a new FMAR Asset ID."""
         self.r.policy.require_role(principal, "asset.create")
-        body, justification = self.submission(principal, body)
-        identifier = new_id()
-        asset = self.r.iris.record("assets", identifier)
-        graph = self.enrich(self.read(body, asset), asset)
-        stamp(graph, asset, identifier, code(ASSET_STATUS, "PendingValidation"))
-        self.category_open(graph.value(asset, FMAR.assetCategory))
-        org, area = self.target(graph, asset)
-        if org is None:
-            raise Unprocessable("operatedBy is required: the FSP that operates the asset", pointer="/operatedBy")
-        self.r.policy.require(principal, "asset.create", org, "asset.read", area)
-        self.r.write.commit(Change("asset.create", principal, org,
-                                   [RecordChange(asset, self.r.iris.org_graph(org), new_graph(), graph)],
-                                   justification=justification, request_id=request_id, read_operation="asset.read",
-                                   target_area=area, context=self._context(graph, asset),
-                                   checks=self._uniqueness(graph, asset)))
+        new = self.new(principal, body)
+        asset, graph = new.record, new.graph()
+        self.r.policy.require(principal, "asset.create", new.org, "asset.read", new.area)
+        self.r.write.commit(Change("asset.create", principal, new.org,
+                                   [RecordChange(asset, self.r.iris.org_graph(new.org), new_graph(), graph)],
+                                   justification=new.justification, request_id=request_id,
+                                   read_operation="asset.read", target_area=new.area,
+                                   context=self._context(graph, asset), checks=self._uniqueness(graph, asset)))
         return asset, graph
 
     def get(self, principal: Principal, value: str) -> tuple[URIRef, Graph]:
@@ -409,14 +464,16 @@ class Assets:
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
-def _canonical(node: Node) -> Node:
+@lru_cache(maxsize=4096)
+def _canonical(obj: str) -> str:
     """A decimal in its canonical form, as the store keeps it ("5.50" → "5.5", "5.0" → "5"), so that a
     record reads back exactly as it was written."""
-    if isinstance(node, Literal) and node.datatype == XSD.decimal and _DECIMAL.match(str(node)):
-        text = format(Decimal(str(node)).normalize(), "f")
-        if text != str(node):
-            return Literal(text, datatype=XSD.decimal)
-    return node
+    if not obj.endswith(f"^^<{_XSD_DECIMAL}>"):
+        return obj
+    text = parts(obj)[0]
+    if not _DECIMAL.match(text):
+        return obj
+    return literal(format(Decimal(text).normalize(), "f"), _XSD_DECIMAL)
 
 
 def _decimal_text(value: Any) -> Any:

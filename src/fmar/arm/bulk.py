@@ -2,7 +2,8 @@
 
 Each record is all-or-nothing and a bad record never blocks the good ones: records are read,
 checked and validated in batches, and each batch's accepted records are written together
-through the write path's batch commit (one audit event per batch).
+through the write path's batch commit (one audit event per batch). Records travel as N-Triples
+terms from the JSON to the bulk load: no rdflib term is made for a record that passes.
 """
 
 from __future__ import annotations
@@ -10,20 +11,24 @@ from __future__ import annotations
 import csv
 import io
 import json
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Literal
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
 from fmar.access.principal import Principal
-from fmar.arm.assets import ASSET_STATUS, MPAN_TERMS
 from fmar.errors import FmarError, Unprocessable
-from fmar.iris import DCTERMS, FMAR, code, new_id
-from fmar.writepath import BatchItem, commit_batch
+from fmar.iris import FMAR, code
+from fmar.ntriples import literal, term
+from fmar.validation.engine import index as index_facts
+from fmar.validation.shacl import Facts
+from fmar.writepath import Batch, BatchItem, commit_batch, prepare_batch
 
 if TYPE_CHECKING:
     from fmar.registry import Registry
@@ -39,7 +44,7 @@ _FRIENDLY = _PREFIXES + """SELECT ?org ?code ?id WHERE {
   VALUES ?code { %s }
   ?asset fmar:friendlyCode ?code ; fmar:operatedBy ?org ; dcterms:identifier ?id . }"""
 _DEREGISTERED = code("AssetStatus", "Deregistered")
-PENDING = code(ASSET_STATUS, "PendingValidation")
+_SERIAL_NUMBER, _FRIENDLY_CODE = term(FMAR.serialNumber), term(FMAR.friendlyCode)
 
 _RESUME = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?id WHERE { GRAPH ?g { ?e fmar:operation "asset.create" ; fmar:requestId ?id } FILTER STRSTARTS(?id, ?prefix) }"""
@@ -115,16 +120,28 @@ def csv_lines(raw: bytes) -> Iterator[str]:
 
 
 @dataclass
+class _Keys:
+    """What the duplicate screening looks at in one record (N-Triples terms)."""
+
+    serial: str | None
+    mpans: list[str]
+    friendly: str | None
+
+
+@dataclass
 class _Prepared:
-    index: int
-    item: BatchItem
-    serial: Node | None = None
-    mpans: list[Node] = field(default_factory=list)
-    friendly: Node | None = None
+    """A batch read and checked ahead of the write lock."""
+
+    reports: dict[int, RecordReport]
+    batch: Batch
+    keys: dict[int, _Keys]
 
 
 class BulkImport:
-    """Registers assets in batches through the write path's batch commit."""
+    """Registers assets in batches through the write path's batch commit.
+
+    Reading and the checks that need no lock run in a thread one batch ahead, so they overlap the
+    store's bulk load of the batch before (which releases the GIL)."""
 
     def __init__(self, registry: Registry) -> None:
         self.r = registry
@@ -135,48 +152,41 @@ class BulkImport:
 
         ``tag`` names each batch's audit event from the index of its last record (resumable imports)."""
         self.r.policy.require_role(principal, "asset.create")
-        batch: list[Row] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= batch_size:
-                yield from self._batch(principal, batch, tag(batch[-1][0]) if tag else request_id)
-                batch = []
-        if batch:
-            yield from self._batch(principal, batch, tag(batch[-1][0]) if tag else request_id)
+        for rows_of_batch, prepared in ahead(_chunks(rows, batch_size), lambda b: self._prepare(principal, b)):
+            yield from self._commit(rows_of_batch, prepared, tag(rows_of_batch[-1][0]) if tag else request_id)
 
     def resume_point(self, import_id: str) -> int:
         """The index of the last record an earlier run of this import committed (-1 if none)."""
         rows = self.r.store.select(_RESUME, bindings={"prefix": Literal(f"import:{import_id}:")})
         return max((int(str(r["id"]).rsplit(":", 1)[1]) for r in rows), default=-1)
 
-    def _batch(self, principal: Principal, rows: Sequence[Row], request_id: str | None) -> list[RecordReport]:
-        now = Literal(datetime.now(UTC).isoformat(timespec="seconds"), datatype=XSD.dateTime)
+    def _prepare(self, principal: Principal, rows: Sequence[Row]) -> _Prepared:
+        recorded_at = literal(datetime.now(UTC).isoformat(timespec="seconds"), str(XSD.dateTime))
         reports: dict[int, RecordReport] = {}
-        prepared: list[_Prepared] = []
+        items: list[BatchItem] = []
+        keys: dict[int, _Keys] = {}
         for index, body, problem in rows:
             if body is None:
                 reports[index] = RecordReport(index, "rejected", violations=[_problem(problem or "unreadable")])
                 continue
             try:
-                prepared.append(self._prepare(principal, index, body, now))
+                new = self.r.assets.new(principal, body, recorded_at)
             except FmarError as exc:
                 reports[index] = RecordReport(index, "rejected", violations=_problems(exc))
-        if prepared:
-            by_key = {p.index: p for p in prepared}
-            context = Graph()
+                continue
+            items.append(BatchItem(index, new.record, self.r.iris.org_graph(new.org), new.triples, new.org, new.area,
+                                   new.justification))
+            keys[index] = _Keys(new.value(_SERIAL_NUMBER), new.mpans, new.value(_FRIENDLY_CODE))
+        return _Prepared(reports, prepare_batch(self.r.write, "asset.create", principal, items), keys)
 
-            def screen(items: Sequence[BatchItem]) -> dict[int, tuple[str, list[dict[str, object]]]]:
-                on_mpans = self._on_mpans(prepared)  # under the write lock, with the duplicate check
-                for triple in self._context(on_mpans):
-                    context.add(triple)  # read by the validation that follows
-                return self._duplicates([by_key[i.key] for i in items], on_mpans)
-
-            outcomes = commit_batch(self.r.write, "asset.create", principal, [p.item for p in prepared],
-                                    screen=screen, context=context, request_id=request_id)
+    def _commit(self, rows: Sequence[Row], prepared: _Prepared, request_id: str | None) -> list[RecordReport]:
+        reports = prepared.reports
+        if prepared.batch.items:
+            outcomes = commit_batch(self.r.write, prepared.batch, request_id=request_id,
+                                    screen=lambda items: self._screen(items, prepared.keys))
             for outcome in outcomes:
-                identifier = self.r.iris.identifier(outcome.record)
                 if outcome.accepted:
-                    reports[outcome.key] = RecordReport(outcome.key, "created", identifier)
+                    reports[outcome.key] = RecordReport(outcome.key, "created", self.r.iris.identifier(outcome.record))
                 elif outcome.refusal == "duplicate":
                     existing = str(outcome.problems[0].get("existingId"))
                     reports[outcome.key] = RecordReport(outcome.key, "duplicate", existing, outcome.problems)
@@ -184,74 +194,106 @@ class BulkImport:
                     reports[outcome.key] = RecordReport(outcome.key, "rejected", violations=outcome.problems)
         return [reports[index] for index, _, _ in rows]
 
-    def _prepare(self, principal: Principal, index: int, body: dict[str, Any], now: Literal) -> _Prepared:
-        assets = self.r.assets
-        body, justification = assets.submission(principal, body)
-        identifier = new_id()
-        asset = self.r.iris.record("assets", identifier)
-        triples = assets.read_triples(body, asset)
-        triples += assets.derived(triples, asset)
-        triples += [(asset, DCTERMS.identifier, Literal(identifier)), (asset, FMAR.status, PENDING),
-                    (asset, FMAR.recordedAt, now)]
-        given = {p: o for s, p, o in triples if s == asset}
-        assets.category_open(given.get(FMAR.assetCategory))
-        org, area = given.get(FMAR.operatedBy), given.get(FMAR.dno)
-        if not isinstance(org, URIRef):
-            raise Unprocessable("operatedBy is required: the FSP that operates the asset", pointer="/operatedBy")
-        item = BatchItem(index, asset, self.r.iris.org_graph(org), triples, org,
-                         area if isinstance(area, URIRef) else None, justification)
-        return _Prepared(index, item, given.get(FMAR.serialNumber),
-                         [o for s, p, o in triples if s == asset and p in MPAN_TERMS], given.get(FMAR.friendlyCode))
+    def _screen(self, items: Sequence[BatchItem],
+                keys: dict[int, _Keys]) -> tuple[dict[int, tuple[str, list[dict[str, object]]]], Facts]:
+        """Under the write lock: records already registered, and the assets already on the batch's MPANs
+        (for the soft rule on MPANs used by another organisation). One look-up each for the whole batch."""
+        mpans = {m for item in items for m in keys[item.key].mpans}
+        on_mpans = self.r.store.select(_ON_MPANS % " ".join(sorted(mpans))) if mpans else []
+        context = index_facts(triple for row in on_mpans for triple in (
+            (row["asset"], row["p"], row["mpan"]), (row["asset"], FMAR.operatedBy, row["org"]),
+            (row["asset"], FMAR.status, row["status"])))
+        return self._duplicates(items, keys, on_mpans), context
 
-    def _on_mpans(self, prepared: Sequence[_Prepared]) -> list[dict[str, Node]]:
-        mpans = {m for p in prepared for m in p.mpans}
-        return self.r.store.select(_ON_MPANS % _values(mpans)) if mpans else []
-
-    @staticmethod
-    def _context(rows: list[dict[str, Node]]) -> Graph:
-        """Assets already on the batch's MPANs (for the soft rule on MPANs used by another organisation)."""
-        context = Graph()
-        for row in rows:
-            context.add((row["asset"], row["p"], row["mpan"]))
-            context.add((row["asset"], FMAR.operatedBy, row["org"]))
-            context.add((row["asset"], FMAR.status, row["status"]))
-        return context
-
-    def _duplicates(self, prepared: Sequence[_Prepared],
+    def _duplicates(self, items: Sequence[BatchItem], keys: dict[int, _Keys],
                     on_mpans: list[dict[str, Node]]) -> dict[int, tuple[str, list[dict[str, object]]]]:
         """Records already registered (same MPAN and serial; same friendly code in the organisation)."""
         found: dict[int, tuple[str, list[dict[str, object]]]] = {}
-        registered = {(str(r["mpan"]), str(r["serial"])): str(r["id"]) for r in on_mpans
+        registered = {(term(r["mpan"]), term(r["serial"])): str(r["id"]) for r in on_mpans
                       if "serial" in r and r["status"] != _DEREGISTERED}
         friendly: dict[tuple[str, str], str] = {}
-        codes = {p.friendly for p in prepared if p.friendly is not None}
+        codes = {k.friendly for k in keys.values() if k.friendly is not None}
         if codes:
-            for row in self.r.store.select(_FRIENDLY % _values(codes)):
-                friendly[(str(row["org"]), str(row["code"]))] = str(row["id"])
-        for p in prepared:
-            mine = self.r.iris.identifier(p.item.record)
-            keys = [(str(m), str(p.serial)) for m in p.mpans] if p.serial is not None else []
-            clash = next((registered[k] for k in keys if k in registered), None)
+            for row in self.r.store.select(_FRIENDLY % " ".join(sorted(codes))):
+                friendly[(str(row["org"]), term(row["code"]))] = str(row["id"])
+        for item in items:
+            key = keys[item.key]
+            mine = self.r.iris.identifier(item.record)
+            pairs = [(m, key.serial) for m in key.mpans] if key.serial is not None else []
+            clash = next((registered[k] for k in pairs if k in registered), None)
             if clash is not None:
-                found[p.index] = ("duplicate", [{"path": "importMPAN", "severity": "Violation", "existingId": clash,
-                                                 "constraint": "fmar:unique",
-                                                 "message": f"already registered as {clash} (same MPAN and serial number)"}])
+                found[item.key] = ("duplicate", [{"path": "importMPAN", "severity": "Violation", "existingId": clash,
+                                                  "constraint": "fmar:unique",
+                                                  "message": f"already registered as {clash} (same MPAN and serial number)"}])
                 continue
-            org_code = (str(p.item.target_org), str(p.friendly))
-            if p.friendly is not None and org_code in friendly:
-                found[p.index] = ("duplicate", [{"path": "friendlyCode", "severity": "Violation",
-                                                 "existingId": friendly[org_code], "constraint": "fmar:unique",
-                                                 "message": f"friendlyCode is already used by {friendly[org_code]}"}])
+            org_code = (str(item.target_org), key.friendly or "")
+            if key.friendly is not None and org_code in friendly:
+                found[item.key] = ("duplicate", [{"path": "friendlyCode", "severity": "Violation",
+                                                  "existingId": friendly[org_code], "constraint": "fmar:unique",
+                                                  "message": f"friendlyCode is already used by {friendly[org_code]}"}])
                 continue
-            for k in keys:
-                registered[k] = mine  # later records of the same batch duplicate this one
-            if p.friendly is not None:
+            for pair in pairs:
+                registered[pair] = mine  # later records of the same batch duplicate this one
+            if key.friendly is not None:
                 friendly[org_code] = mine
         return found
 
 
-def _values(terms: Iterable[Node]) -> str:
-    return " ".join(Literal(str(t)).n3() for t in sorted(terms, key=str))
+def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+_END = object()
+
+
+def ahead(items: Iterable[T], work: Callable[[T], R]) -> Iterator[tuple[T, R]]:
+    """``(item, work(item))`` in order, ``work`` running in a thread one item ahead of the consumer.
+
+    Errors in the thread are raised to the consumer; if the consumer stops early, the thread stops too."""
+    done: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(value: object) -> bool:
+        while not stop.is_set():
+            try:
+                done.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, work(item))):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, who raises it
+            put(exc)
+        else:
+            put(_END)
+
+    worker = threading.Thread(target=produce, name="fmar-bulk-prepare", daemon=True)
+    worker.start()
+    try:
+        while True:
+            value = done.get()
+            if value is _END:
+                return
+            if isinstance(value, BaseException):
+                raise value
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _problem(message: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from rdflib.namespace import RDF, XSD
 
 from fmar.access.principal import Principal
 from fmar.iris import FMAR, PROV, Iris, new_id
-from fmar.ntriples import quad_line
+from fmar.ntriples import quad_line, term
 from fmar.store import Quad
 
 #: Predicates whose values never enter an audit change set.
@@ -30,13 +30,24 @@ class EventInfo:
 
 
 def nquads(quads: Iterable[Quad]) -> str:
-    """Quads as sorted N-Quads lines, secrets redacted."""
+    """Quads as sorted N-Quads lines, secrets redacted: an event's change set."""
     return "".join(sorted(quad_line(s, p, Literal("[redacted]") if p in REDACTED else o, g)
                           for s, p, o, g in quads)).rstrip("\n")
 
 
-def event_quads(iris: Iris, info: EventInfo, removed: Sequence[Quad], added: Sequence[Quad]) -> tuple[URIRef, list[Quad]]:
-    """The quads of one audit event, in the audit graph."""
+def nquads_of_terms(quads: Iterable[tuple[str, str, str, str]]) -> str:
+    """:func:`nquads` of quads already in N-Triples terms."""
+    return "".join(sorted(f"{s} {p} {_REDACTED_TEXT if p in _REDACTED_TERMS else o} {g} .\n"
+                          for s, p, o, g in quads)).rstrip("\n")
+
+
+_REDACTED_TERMS = {term(p) for p in REDACTED}
+_REDACTED_TEXT = term(Literal("[redacted]"))
+
+
+def event_quads(iris: Iris, info: EventInfo, removed: str, added: str) -> tuple[URIRef, list[Quad]]:
+    """The quads of one audit event, in the audit graph; ``removed`` and ``added`` are the change set
+    as :func:`nquads` writes it."""
     event = iris.record("audit", new_id())
     graph = iris.graph("audit")
     p = info.principal
@@ -48,8 +59,8 @@ def event_quads(iris: Iris, info: EventInfo, removed: Sequence[Quad], added: Seq
         (event, PROV.startedAtTime, now, graph),
         (event, FMAR.actingRole, Literal(p.role), graph),
         (event, FMAR.tokenSubject, Literal(p.subject), graph),
-        (event, FMAR.removedTriples, Literal(nquads(removed)), graph),
-        (event, FMAR.addedTriples, Literal(nquads(added)), graph),
+        (event, FMAR.removedTriples, Literal(removed), graph),
+        (event, FMAR.addedTriples, Literal(added), graph),
     ]
     if p.user is not None:
         quads.append((event, PROV.wasAssociatedWith, p.user, graph))
@@ -61,8 +72,8 @@ def event_quads(iris: Iris, info: EventInfo, removed: Sequence[Quad], added: Seq
         quads.append((event, FMAR.underDelegation, p.delegation, graph))  # type: ignore[arg-type]
     for record in info.records:
         quads.append((event, FMAR.record, record, graph))
-    for term in info.material:
-        quads.append((event, FMAR.materialChange, Literal(term), graph))
+    for name in info.material:
+        quads.append((event, FMAR.materialChange, Literal(name), graph))
     for pred, value in ((FMAR.reason, info.reason), (FMAR.justification, info.justification),
                         (FMAR.requestId, info.request_id)):
         if value:

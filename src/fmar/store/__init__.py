@@ -39,8 +39,8 @@ class GraphStore(Protocol):
     def apply(self, remove: Iterable[Quad], add: Iterable[Quad]) -> None:
         """Remove then add quads in one atomic write."""
 
-    def add_many(self, add: Iterable[Quad]) -> None:
-        """Add many quads fast (a bulk load): for batches of new records, each complete in ``add``."""
+    def add_nquads(self, text: str) -> None:
+        """Add many quads, given as N-Quads text, fast (a bulk load): for batches of new records."""
 
     def load(self, paths: Sequence[Path], graph: URIRef) -> None:
         """Replace a named graph with the contents of RDF files, atomically."""

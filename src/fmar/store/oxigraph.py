@@ -13,6 +13,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from fmar.graphs import new_graph
+from fmar.ntriples import term
 from fmar.store import Quad, Row
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -88,8 +89,8 @@ def serialize(graph: Graph, media: str) -> bytes:
 class Staging:
     """An in-memory Oxigraph holding the reference data, where SPARQL constraints meet submissions.
 
-    Each call puts the submitted triples in a graph of its own, runs the queries over that
-    graph and the reference, and drops it; calls may run concurrently.
+    Each call puts the submitted triples (N-Triples terms) in a graph of its own, runs the queries
+    over that graph and the reference, and drops it; calls may run concurrently.
     """
 
     REFERENCE = ox.NamedNode("urn:fmar:staging:reference")
@@ -99,27 +100,30 @@ class Staging:
     RENEW_EVERY = 256
 
     def __init__(self, reference: Iterable[tuple[Node, Node, Node]]) -> None:
-        self._reference = [ox.Quad(_term(s), _named(str(p)), to_oxigraph(o), self.REFERENCE) for s, p, o in reference]
-        self._store = ox.Store()
-        self._store.bulk_extend(self._reference)
+        self._reference = "".join(f"{term(s)} {term(p)} {term(o)} {self.REFERENCE} .\n"
+                                  for s, p, o in reference).encode()
+        self._store = self._fresh()
         self._calls = 0
 
-    def select_over(self, triples: Iterable[tuple[Node, Node, Node]],
-                    queries: Sequence[str]) -> list[list[dict[str, Node]]]:
+    def _fresh(self) -> ox.Store:
+        store = ox.Store()
+        store.bulk_load(input=self._reference, format=ox.RdfFormat.N_QUADS)
+        return store
+
+    def select_over(self, triples: Iterable[tuple[str, str, str]], queries: Sequence[str],
+                    predicates: frozenset[str] | None = None) -> list[list[dict[str, Node]]]:
         graph = ox.NamedNode(f"urn:fmar:staging:{uuid.uuid4()}")
-        quads = [ox.Quad(_term(s), _named(str(p)), to_oxigraph(o), graph) for s, p, o in triples]
-        if len(quads) >= self.LARGE_QUADS:
-            store = ox.Store()
-            store.bulk_extend(self._reference)
-            store.bulk_extend(quads)
+        lines = [f"{s} {p} {o} {graph} .\n" for s, p, o in triples if predicates is None or p in predicates]
+        text = "".join(lines).encode()
+        if len(lines) >= self.LARGE_QUADS:
+            store = self._fresh()
+            store.bulk_load(input=text, format=ox.RdfFormat.N_QUADS)
             return self._answers(store, graph, queries)
         self._calls += 1
         if self._calls % self.RENEW_EVERY == 0:  # removed graphs leave tombstones that slow every query
-            renewed = ox.Store()
-            renewed.bulk_extend(self._reference)
-            self._store = renewed
+            self._store = self._fresh()
         store = self._store
-        store.extend(quads)
+        store.load(input=text, format=ox.RdfFormat.N_QUADS)
         try:
             return self._answers(store, graph, queries)
         finally:
@@ -133,13 +137,6 @@ class Staging:
             names = [v.value for v in result.variables]
             answers.append([{n: to_rdflib(row[n]) for n in names if row[n] is not None} for row in result])
         return answers
-
-
-def _term(node: Node) -> ox.NamedNode | ox.BlankNode:
-    term = to_oxigraph(node)
-    if isinstance(term, ox.Literal):
-        raise TypeError("a literal cannot be a subject")
-    return term
 
 
 def _quad(q: Quad) -> ox.Quad:
@@ -211,11 +208,11 @@ class OxigraphStore:
         with self.write_lock:
             self._store.update(" ;\n".join(parts))
 
-    def add_many(self, add: Iterable[Quad]) -> None:
+    def add_nquads(self, text: str) -> None:
         """Oxigraph's bulk loader: far faster than a transaction, and used only to add new records."""
-        quads = [_quad(q) for q in add]
+        data = text.encode()
         with self.write_lock:
-            self._store.bulk_extend(quads)
+            self._store.bulk_load(input=data, format=ox.RdfFormat.N_QUADS)
 
     def load(self, paths: Sequence[Path], graph: URIRef) -> None:
         target = ox.NamedNode(str(graph))

@@ -2,10 +2,11 @@
 
 pyshacl rebuilds its view of the shapes and of the data on every call, which caps it near a
 few hundred small records a second. This engine compiles the shapes graph once into plain
-checks: the SHACL Core constraint components run in Python over each record's facts, and
-SPARQL-based constraints run in Oxigraph (through :class:`fmar.store.oxigraph.Staging`) over
-a whole batch at once. It reports exactly what :class:`fmar.validation.shacl.Validator`
-(pyshacl) reports; ``tests/validation/test_engine_conformance.py`` holds the two to that.
+checks over facts whose terms are N-Triples strings (:mod:`fmar.ntriples`): the SHACL Core
+constraint components run in Python over each record's facts, and SPARQL-based constraints
+run in Oxigraph (through :class:`fmar.store.oxigraph.Staging`) over a whole batch at once. It
+reports exactly what :class:`fmar.validation.shacl.Validator` (pyshacl) reports;
+``tests/validation/test_engine_conformance.py`` holds the two to that.
 
 Shapes may use: targets by class (and category shapes, ``fmar:forCategory``), ``sh:closed``
 with ``sh:ignoredProperties``, property shapes with a predicate path and ``sh:minCount``,
@@ -20,7 +21,6 @@ refused when the shapes are compiled, so a shape never silently means less than 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,21 +28,22 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, Protocol
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, XSD
+from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
+from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node
 
-from fmar.validation.shacl import FMAR_FOR_CATEGORY, SH, Result, Rule, ShapeResult, flatten, result_path
+from fmar.ntriples import parts, term, to_node
+from fmar.validation.shacl import FMAR_FOR_CATEGORY, SH, Facts, Result, Rule, ShapeResult, flatten, result_path
 
-Facts = dict[Node, dict[Node, list[Node]]]
 #: (value, default message, details) of one failed constraint.
-Failure = tuple[Node | None, str, list[ShapeResult]]
-Check = Callable[[Node, list[Node], "_View"], list[Failure]]
-_RDF_TYPE = RDF.type
+Failure = tuple[str | None, str, list[ShapeResult]]
+Check = Callable[[str, list[str], "_View"], list[Failure]]
+_RDF_TYPE = term(RDF.type)
+_ASSET_CATEGORY = "<https://w3id.org/fmar#assetCategory>"
 
-_STRING = XSD.string
-_LANG_STRING = RDF.langString
 _SUPPORTED = {
     SH.targetClass, SH.property, SH.path, SH.minCount, SH.maxCount, SH.datatype, SH["class"], SH.node, SH.hasValue,
     SH["in"], SH.pattern, SH.flags, SH.minLength, SH.maxLength, SH.minInclusive, SH.minExclusive, SH.maxInclusive,
@@ -53,8 +54,9 @@ _SUPPORTED = {
 
 
 class SparqlRunner(Protocol):
-    def select_over(self, triples: Iterable[tuple[Node, Node, Node]], queries: Sequence[str]) -> list[list[dict[str, Node]]]:
-        """Run each SELECT over the reference data plus ``triples``."""
+    def select_over(self, triples: Iterable[tuple[str, str, str]], queries: Sequence[str],
+                    predicates: frozenset[str] | None = None) -> list[list[dict[str, Node]]]:
+        """Run each SELECT over the reference data plus ``triples`` (only those of ``predicates``, when given)."""
 
 
 class ShapeError(ValueError):
@@ -77,6 +79,10 @@ class _PropertyShape:
     severity: Node
     checks: list[tuple[str, Check]] = field(default_factory=list)
 
+    @property
+    def path_nt(self) -> str:
+        return term(self.path)
+
 
 @dataclass
 class _NodeShape:
@@ -85,11 +91,11 @@ class _NodeShape:
     nodes: list[Node] = field(default_factory=list)
     sparql: list[_Sparql] = field(default_factory=list)
     closed: bool = False
-    allowed: set[Node] = field(default_factory=set)
+    allowed: set[str] = field(default_factory=set)
     message: str | None = None
     severity: URIRef = SH.Violation
-    classes: list[Node] = field(default_factory=list)
-    category: Node | None = None
+    classes: list[str] = field(default_factory=list)
+    category: str | None = None
 
 
 class CompiledValidator:
@@ -103,12 +109,13 @@ class CompiledValidator:
         self._sparql_over = sparql
         self.sparql: SparqlRunner | None = None
         self.reference: Facts = {}
-        self._memo: dict[tuple[Node, Node], list[ShapeResult]] = {}
+        self._memo: dict[tuple[Node, str], list[ShapeResult]] = {}
         self._compiled: dict[Node, _NodeShape] = {}
         for shape in sorted(set(shapes.subjects(RDF.type, SH.NodeShape)) | set(shapes.subjects(SH.targetClass, None)),
                             key=str):
             self._node_shape(shape)
         self.targeted = [s for s in self._compiled.values() if s.classes or s.category is not None]
+        self.sparql_predicates = _predicates_read([q.select for s in self._compiled.values() for q in s.sparql])
 
     def set_reference(self, reference: Graph) -> None:
         """Index the code lists and reference data every validation reads (and stage them for SPARQL)."""
@@ -133,11 +140,11 @@ class CompiledValidator:
                 raise ShapeError(f"shape {iri} uses {p}, which the compiled validator does not implement")
         shape.message = _text(g.value(iri, SH.message))
         shape.severity = g.value(iri, SH.severity) or SH.Violation  # type: ignore[assignment]
-        shape.classes = list(g.objects(iri, SH.targetClass))
-        shape.category = g.value(iri, FMAR_FOR_CATEGORY)
+        shape.classes = [term(c) for c in g.objects(iri, SH.targetClass)]
+        category = g.value(iri, FMAR_FOR_CATEGORY)
+        shape.category = None if category is None else term(category)
         shape.closed = g.value(iri, SH.closed) == Literal(True)
-        for prop_node in g.objects(iri, SH.property):
-            prop = prop_node
+        for prop in g.objects(iri, SH.property):
             if g.value(prop, SH.deactivated) == Literal(True):
                 continue
             path = g.value(prop, SH.path)
@@ -151,88 +158,21 @@ class CompiledValidator:
                     raise ShapeError(f"property shape of {path} in {iri} uses {p}, which is not implemented")
             shape.properties.append(_PropertyShape(prop, path, params, _text(g.value(prop, SH.message)),
                                                    g.value(prop, SH.severity) or SH.Violation))
-            shape.allowed.add(path)
+            shape.allowed.add(term(path))
         ignored = g.value(iri, SH.ignoredProperties)
         if ignored is not None:
-            shape.allowed |= set(Collection(g, ignored))
+            shape.allowed |= {term(p) for p in Collection(g, ignored)}
         shape.nodes = list(g.objects(iri, SH.node))
         for constraint in g.objects(iri, SH.sparql):
             select = g.value(constraint, SH.select)
             if select is None:
                 raise ShapeError(f"shape {iri}: SPARQL constraints need sh:select")
             shape.sparql.append(_Sparql(constraint, str(select), _text(g.value(constraint, SH.message))))
-        for node in shape.nodes:
-            self._node_shape(node)
+        for ref in shape.nodes:
+            self._node_shape(ref)
         for compiled in shape.properties:
             self._compile_checks(compiled)
         return shape
-
-    # ------------------------------------------------------------------ validating
-
-    def validate(self, data: Graph, focus: Iterable[Node], context: Graph | None = None) -> list[Result]:
-        """Validate ``focus`` nodes of ``data`` with ``context`` (linked records) and the reference beside it."""
-        facts = index(data)
-        linked = index(context) if context is not None else {}
-        return self.validate_facts(facts, list(focus), linked, data)
-
-    def validate_facts(self, facts: Facts, focus: list[Node], linked: Facts | None = None,
-                       data: Graph | None = None) -> list[Result]:
-        """Validate records given as facts (subject → predicate → objects): the batch entry point."""
-        view = _View(facts, linked or {}, self.reference)
-        trees: list[ShapeResult] = []
-        sparql_jobs: list[tuple[_NodeShape, _Sparql, list[Node]]] = []
-        for shape in self.targeted:
-            nodes = [f for f in focus if _targets(shape, f, view)]
-            if not nodes:
-                continue
-            for node in nodes:
-                trees += self._check_node(shape, node, view)
-            sparql_jobs += [(shape, s, nodes) for s in shape.sparql]
-        if sparql_jobs:
-            trees += self._run_sparql(sparql_jobs, facts, linked or {})
-        results = flatten(trees, focus, self.term_for)
-        if self.rules:
-            graph = data if data is not None else FactsGraph(facts)
-            for rule in self.rules:
-                for node, predicate, value, message, constraint in rule(graph):
-                    results.append(Result(result_path(node, predicate, focus, self.term_for), str(value), message,
-                                          constraint, "Violation", str(node)))
-        return sorted(set(results), key=lambda r: (r.severity, r.path, r.message))
-
-    def _check_node(self, shape: _NodeShape, node: Node, view: _View) -> list[ShapeResult]:
-        """Every failure of ``node`` against ``shape`` (SPARQL constraints aside), as result trees."""
-        out: list[ShapeResult] = []
-        sev = shape.severity
-        for prop in shape.properties:
-            out += self._check_property(prop, node, view)
-        for ref in shape.nodes:
-            details = self._check_node(self._compiled[ref], node, view)
-            if details:
-                out.append(ShapeResult(node, None, node, "sh:node", shape.message, sev, shape.iri, details))
-        if shape.closed:
-            for p, values in view.out(node).items():
-                if p not in shape.allowed:
-                    out += [ShapeResult(node, p, v, "sh:closed", shape.message or f"{p} is not allowed here",
-                                        sev, shape.iri, []) for v in values]
-        return out
-
-    def _check_reference_node(self, shape: _NodeShape, node: Node, view: _View) -> list[ShapeResult]:
-        """As :meth:`_check_node`; a code-list concept's answer is remembered (the reference data is fixed)."""
-        if not view.only_in_reference(node):
-            return self._check_node(shape, node, view)
-        key = (shape.iri, node)
-        if key not in self._memo:
-            self._memo[key] = self._check_node(shape, node, view)
-        return self._memo[key]
-
-    def _check_property(self, prop: _PropertyShape, node: Node, view: _View) -> list[ShapeResult]:
-        values = view.objects(node, prop.path)
-        out: list[ShapeResult] = []
-        for component, check in prop.checks:
-            for value, default, details in check(node, values, view):
-                out.append(ShapeResult(node, prop.path, value, component, prop.message or default, prop.severity,
-                                       prop.iri, details, declared=prop.message is not None))
-        return out
 
     def _compile_checks(self, prop: _PropertyShape) -> None:
         """Each constraint parameter of a property shape as a function of (node, values, view) → failures."""
@@ -243,6 +183,7 @@ class CompiledValidator:
             prop.checks.append((name, self._compile_param(param, arg, prop)))
 
     def _compile_param(self, param: Node, arg: Node, prop: _PropertyShape) -> Check:  # noqa: C901 - one branch a component
+        arg_nt = term(arg)
         if param == SH.minCount:
             least = int(str(arg))
             return lambda node, values, view: [(None, f"Less than {least} values", [])] if len(values) < least else []
@@ -250,21 +191,22 @@ class CompiledValidator:
             most = int(str(arg))
             return lambda node, values, view: [(None, f"More than {most} values", [])] if len(values) > most else []
         if param == SH.datatype:
+            datatype = str(arg)
             return lambda node, values, view: [(v, f"Value is not a well-formed {arg}", []) for v in values
-                                               if not _has_datatype(v, arg)]
+                                               if not _has_datatype(v, datatype)]
         if param == SH["class"]:
             return lambda node, values, view: [(v, f"Value is not an instance of {arg}", []) for v in values
-                                               if arg not in view.objects(v, _RDF_TYPE)]
+                                               if arg_nt not in view.objects(v, _RDF_TYPE)]
         if param == SH.hasValue:
-            return lambda node, values, view: [] if arg in values else [(None, f"Missing expected value {arg}", [])]
+            return lambda node, values, view: [] if arg_nt in values else [(None, f"Missing expected value {arg}", [])]
         if param == SH["in"]:
-            allowed = set(Collection(self.shapes, arg))
+            allowed = {term(member) for member in Collection(self.shapes, arg)}
             return lambda node, values, view: [(v, "Value is not in the allowed list", []) for v in values
                                                if v not in allowed]
         if param == SH.node:
             target = self._node_shape(arg)
 
-            def node_check(node: Node, values: list[Node], view: _View) -> list[Failure]:
+            def node_check(focus: str, values: list[str], view: _View) -> list[Failure]:
                 failures: list[Failure] = []
                 for v in values:
                     details = self._check_reference_node(target, v, view)
@@ -276,91 +218,230 @@ class CompiledValidator:
             flags = re.IGNORECASE if "i" in str(self.shapes.value(prop.iri, SH.flags) or "") else 0
             regex = re.compile(str(arg), flags)
             return lambda node, values, view: [(v, f"Value does not match the pattern {arg}", []) for v in values
-                                               if isinstance(v, BNode) or not regex.search(str(v))]
+                                               if v[0] == "_" or not regex.search(parts(v)[0])]
         if param in (SH.minLength, SH.maxLength):
             limit, shortest = int(str(arg)), param == SH.minLength
             return lambda node, values, view: [
                 (v, f"Value length violates {param} {limit}", []) for v in values
-                if isinstance(v, BNode) or (len(str(v)) < limit if shortest else len(str(v)) > limit)]
+                if v[0] == "_" or (len(parts(v)[0]) < limit if shortest else len(parts(v)[0]) > limit)]
         if str(param) in _RANGES:
             op = _RANGES[str(param)]  # as the spec says: a value that cannot be compared does not conform
             return lambda node, values, view: [(v, f"Value violates {op} {arg}", []) for v in values
-                                               if not _compare_ok(v, arg, op)]
+                                               if not _compare_ok(v, arg_nt, op)]
         if param in (SH.lessThan, SH.lessThanOrEquals):
             op = "<" if param == SH.lessThan else "<="
-            return lambda node, values, view: [(v, f"Value is not {op} {o}", []) for v in values
-                                               for o in view.objects(node, arg) if not _compare_ok(v, o, op)]
+            return lambda node, values, view: [(v, f"Value is not {op} {parts(o)[0]}", []) for v in values
+                                               for o in view.objects(node, arg_nt) if not _compare_ok(v, o, op)]
         if param == SH.disjoint:
             return lambda node, values, view: [(v, f"Value is also a value of {arg}", []) for v in values
-                                               if v in view.objects(node, arg)]
+                                               if v in view.objects(node, arg_nt)]
         if param == SH.equals:
             return lambda node, values, view: [(v, f"Values differ from those of {arg}", [])
-                                               for v in set(values) ^ set(view.objects(node, arg))]
+                                               for v in set(values) ^ set(view.objects(node, arg_nt))]
         raise ShapeError(f"{param} is not implemented")
 
-    def _run_sparql(self, jobs: list[tuple[_NodeShape, _Sparql, list[Node]]], facts: Facts,
-                    linked: Facts) -> list[ShapeResult]:
+    # ------------------------------------------------------------------ validating
+
+    def validate(self, data: Graph, focus: Iterable[Node], context: Graph | None = None) -> list[Result]:
+        """Validate ``focus`` nodes of ``data`` with ``context`` (linked records) and the reference beside it."""
+        return self.validate_facts(index(data), [term(f) for f in focus], index(context))
+
+    def validate_facts(self, facts: Facts, focus: list[str], linked: Facts | None = None) -> list[Result]:
+        """Validate records given as facts (the batch entry point): every result, sorted."""
+        results = self.core(facts, focus, linked) + self.in_context(facts, focus, linked)
+        return sorted(set(results), key=lambda r: (r.severity, r.path, r.message))
+
+    def core(self, facts: Facts, focus: list[str], linked: Facts | None = None) -> list[Result]:
+        """Every result but those of SPARQL constraints: the part that reads only the records, the linked
+        records and the reference data, so it can run before the write lock is taken."""
+        view = _View(facts, linked or {}, self.reference)
+        trees: list[ShapeResult] = []
+        for shape in self.targeted:
+            for f in focus:
+                if _targets(shape, f, view):
+                    trees += self._check_node(shape, f, view)
+        results = flatten(trees, _names(focus), self.term_for) if trees else []
+        if self.rules:
+            graph = FactsGraph(facts)
+            for rule in self.rules:
+                for subject, predicate, value, message, constraint in rule(graph):
+                    results.append(Result(result_path(subject, predicate, _names(focus), self.term_for), str(value),
+                                          message, constraint, "Violation", str(subject)))
+        return results
+
+    def in_context(self, facts: Facts, focus: list[str], linked: Facts | None = None) -> list[Result]:
+        """The results of the SPARQL constraints, run over the records, the linked records and whatever
+        else the write path found (other records of the store), and the reference data."""
+        view = _View(facts, linked or {}, self.reference)
+        jobs = []
+        for shape in self.targeted:
+            if shape.sparql:
+                nodes = [f for f in focus if _targets(shape, f, view)]
+                if nodes:
+                    jobs += [(shape, s, nodes) for s in shape.sparql]
+        if not jobs:
+            return []
         if self.sparql is None:
             raise ShapeError("SPARQL constraints need a SPARQL runner")
         queries = [_bind_this(job.select, nodes) for _, job, nodes in jobs]
-        triples = [(s, p, o) for source in (facts, linked) for s, po in source.items() for p, os in po.items()
+        triples = [(s, p, o) for source in (facts, linked or {}) for s, po in source.items() for p, os in po.items()
                    for o in os]
-        out = []
-        for (shape, job, _), rows in zip(jobs, self.sparql.select_over(triples, queries), strict=True):
+        trees = []
+        for (shape, job, _), rows in zip(jobs, self.sparql.select_over(triples, queries, self.sparql_predicates),
+                                         strict=True):
             for row in rows:
-                path = row.get("path")
-                out.append(ShapeResult(row["this"], path, row.get("value", row["this"]), _constraint_name(job.iri),
-                                       job.message or shape.message, shape.severity, job.iri, [],
-                                       declared=(job.message or shape.message) is not None))
+                message = job.message or shape.message
+                trees.append(ShapeResult(row["this"], row.get("path"), row.get("value", row["this"]),
+                                         _constraint_name(job.iri), message, shape.severity, job.iri, [],
+                                         declared=message is not None))
+        return flatten(trees, _names(focus), self.term_for) if trees else []
+
+    def _check_node(self, shape: _NodeShape, focus: str, view: _View) -> list[ShapeResult]:
+        """Every failure of ``focus`` against ``shape`` (SPARQL constraints aside), as result trees."""
+        out: list[ShapeResult] = []
+        sev = shape.severity
+        for prop in shape.properties:
+            values = view.objects(focus, prop.path_nt)
+            for component, check in prop.checks:
+                for value, default, details in check(focus, values, view):
+                    out.append(ShapeResult(to_node(focus), prop.path, None if value is None else to_node(value), component,
+                                           prop.message or default, prop.severity, prop.iri, details,
+                                           declared=prop.message is not None))
+        for ref in shape.nodes:
+            details = self._check_node(self._compiled[ref], focus, view)
+            if details:
+                out.append(ShapeResult(to_node(focus), None, to_node(focus), "sh:node", shape.message, sev, shape.iri,
+                                       details))
+        if shape.closed:
+            for p, values in view.out(focus).items():
+                if p not in shape.allowed:
+                    predicate = to_node(p)
+                    out += [ShapeResult(to_node(focus), predicate, to_node(v), "sh:closed",
+                                        shape.message or f"{predicate} is not allowed here", sev, shape.iri, [])
+                            for v in values]
         return out
+
+    def _check_reference_node(self, shape: _NodeShape, focus: str, view: _View) -> list[ShapeResult]:
+        """As :meth:`_check_node`; a code-list concept's answer is remembered (the reference data is fixed)."""
+        if not view.only_in_reference(focus):
+            return self._check_node(shape, focus, view)
+        key = (shape.iri, focus)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._check_node(shape, focus, view)
+        return found
 
 
 class _View:
     """Facts of the batch, then of linked records, then of the reference data."""
 
+    __slots__ = ("sources",)
+
     def __init__(self, facts: Facts, linked: Facts, reference: Facts) -> None:
         self.sources = (facts, linked, reference)
 
-    def objects(self, node: Node, predicate: Node) -> list[Node]:
+    def objects(self, subject: str, predicate: str) -> list[str]:
         for source in self.sources:
-            found = source.get(node)
+            found = source.get(subject)
             if found is not None and predicate in found:
                 return found[predicate]
         return []
 
-    def only_in_reference(self, node: Node) -> bool:
+    def only_in_reference(self, subject: str) -> bool:
         facts, linked, reference = self.sources
-        return node in reference and node not in facts and node not in linked
+        return subject in reference and subject not in facts and subject not in linked
 
-    def out(self, node: Node) -> dict[Node, list[Node]]:
+    def out(self, subject: str) -> dict[str, list[str]]:
         for source in self.sources:
-            if node in source:
-                return source[node]
+            if subject in source:
+                return source[subject]
         return {}
 
 
-def index(graph: Iterable[tuple[Node, Node, Node]] | None) -> Facts:
-    """Subject → predicate → objects of a graph (or of any triples)."""
-    facts: Facts = defaultdict(lambda: defaultdict(list))
-    for s, p, o in graph or ():
-        facts[s][p].append(o)
-    return {s: dict(po) for s, po in facts.items()}
+def index(triples: Iterable[tuple[Node, Node, Node]] | None) -> Facts:
+    """Subject → predicate → objects of rdflib triples (a graph), as N-Triples strings."""
+    return index_terms((term(s), term(p), term(o)) for s, p, o in triples or ())
 
 
-def _targets(shape: _NodeShape, node: Node, view: _View) -> bool:
+def index_terms(triples: Iterable[tuple[str, str, str]]) -> Facts:
+    """Subject → predicate → objects of triples already in N-Triples form."""
+    facts: Facts = {}
+    for s, p, o in triples:
+        po = facts.get(s)
+        if po is None:
+            facts[s] = {p: [o]}
+        elif p in po:
+            po[p].append(o)
+        else:
+            po[p] = [o]
+    return facts
+
+
+def _names(focus: list[str]) -> frozenset[str]:
+    return frozenset(f[1:-1] for f in focus)
+
+
+def _targets(shape: _NodeShape, focus: str, view: _View) -> bool:
     if shape.category is not None:
-        return shape.category in view.objects(node, URIRef("https://w3id.org/fmar#assetCategory"))
-    types = view.objects(node, _RDF_TYPE)
+        return shape.category in view.objects(focus, _ASSET_CATEGORY)
+    types = view.objects(focus, _RDF_TYPE)
     return any(c in types for c in shape.classes)
 
 
-def _bind_this(select: str, nodes: list[Node]) -> str:
+def _bind_this(select: str, nodes: list[str]) -> str:
     """Pre-bind ``$this`` to the focus nodes (a VALUES block opening the WHERE clause)."""
-    values = "VALUES ?this { " + " ".join(f"<{n}>" for n in nodes) + " }\n"
+    values = "VALUES ?this { " + " ".join(nodes) + " }\n"
     match = re.search(r"WHERE\s*\{", select, re.IGNORECASE)
     if match is None:
         raise ShapeError("a SPARQL constraint needs a WHERE clause")
     return select[:match.end()] + "\n" + values + select[match.end():]
+
+
+def _predicates_read(selects: Sequence[str]) -> frozenset[str] | None:
+    """The predicates the SPARQL constraints can match (N-Triples), so only those triples need staging;
+    None when a query could match any predicate (a variable in predicate position, a negated path)."""
+    from rdflib.plugins.sparql import prepareQuery
+
+    found: set[str] = {_RDF_TYPE}
+
+    def in_path(p: Any) -> bool:
+        if isinstance(p, URIRef):
+            found.add(term(p))
+            return True
+        if isinstance(p, AlternativePath | SequencePath):
+            return all(in_path(a) for a in p.args)
+        if isinstance(p, InvPath):
+            return in_path(p.arg)
+        if isinstance(p, MulPath):
+            return in_path(p.path)
+        if isinstance(p, CompValue) and p.name in _RAW_PATHS:  # paths inside EXISTS stay as parsed
+            return all(in_path(v) for k, v in p.items() if k in ("part", "path"))
+        if isinstance(p, list):
+            return all(in_path(v) for v in p)
+        return False  # a variable, a negated path, anything unforeseen: every predicate may match
+
+    def walk(x: Any) -> bool:
+        if isinstance(x, CompValue):
+            if x.name == "BGP" and not all(in_path(p) for _, p, _ in x.triples):
+                return False
+            if x.name == "TriplesBlock" and not all(in_path(p) for flat in x.triples for p in flat[1::3]):
+                return False
+            return all(walk(v) for v in x.values())
+        if isinstance(x, list | tuple | set):
+            return all(walk(v) for v in x)
+        return True
+
+    for select in selects:
+        try:
+            algebra = prepareQuery(select).algebra
+        except Exception:  # noqa: BLE001 - a query rdflib cannot read is staged in full, never half
+            return None
+        if not walk(algebra):
+            return None
+    return frozenset(found)
+
+
+_RAW_PATHS = {"PathAlternative", "PathSequence", "PathElt", "PathEltOrInverse"}
 
 
 def _constraint_name(iri: Node) -> str:
@@ -370,8 +451,8 @@ def _constraint_name(iri: Node) -> str:
     return "sh:sparql"
 
 
-def _text(node: Node | None) -> str | None:
-    return None if node is None else str(node)
+def _text(value: Node | None) -> str | None:
+    return None if value is None else str(value)
 
 
 _RANGES = {str(SH.minInclusive): ">=", str(SH.minExclusive): ">", str(SH.maxInclusive): "<=", str(SH.maxExclusive): "<"}
@@ -399,37 +480,38 @@ def _parsed(text: str, datatype: str) -> Any:
     return None
 
 
-def _value(term: Node) -> Any:
+def _value(nt: str) -> Any:
     """The comparable value of a literal, or None when it is ill-typed or not comparable."""
-    if not isinstance(term, Literal) or term.datatype is None:
+    if nt[0] != '"':
         return None
-    return _parsed(str(term), str(term.datatype))
+    text, datatype, language = parts(nt)
+    return None if language or datatype is None else _parsed(text, datatype)
 
 
-def _compare_ok(left: Node, right: Node, op: str) -> bool:
+def _compare_ok(left: str, right: str, op: str) -> bool:
     a, b = _value(left), _value(right)
     if a is None or b is None or type(a) is not type(b):
         return False
     return bool({"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op])
 
 
-_WELL_FORMED: dict[str, Callable[[str, Literal], bool]] = {
-    str(XSD.decimal): lambda t, term: bool(_DECIMAL.match(t)),
-    str(XSD.integer): lambda t, term: bool(_INTEGER.match(t)),
-    str(XSD.date): lambda t, term: _value(term) is not None,
-    str(XSD.dateTime): lambda t, term: _value(term) is not None,
-    str(XSD.boolean): lambda t, term: t in {"true", "false", "1", "0"},
+_WELL_FORMED: dict[str, Callable[[str, str], bool]] = {
+    str(XSD.decimal): lambda text, nt: bool(_DECIMAL.match(text)),
+    str(XSD.integer): lambda text, nt: bool(_INTEGER.match(text)),
+    str(XSD.date): lambda text, nt: _value(nt) is not None,
+    str(XSD.dateTime): lambda text, nt: _value(nt) is not None,
+    str(XSD.boolean): lambda text, nt: text in {"true", "false", "1", "0"},
 }
 
 
-def _has_datatype(term: Node, datatype: Node) -> bool:
-    if not isinstance(term, Literal):
+def _has_datatype(nt: str, datatype: str) -> bool:
+    if nt[0] != '"':
         return False
-    actual = term.datatype or (_LANG_STRING if term.language else _STRING)
-    if str(actual) != str(datatype):
+    text, actual, _ = parts(nt)
+    if actual != datatype:
         return False
-    check = _WELL_FORMED.get(str(datatype))
-    return check(str(term), term) if check else True
+    check = _WELL_FORMED.get(datatype)
+    return check(text, nt) if check else True
 
 
 class FactsGraph:
@@ -439,6 +521,7 @@ class FactsGraph:
         self.facts = facts
 
     def subject_objects(self, predicate: Node) -> Iterator[tuple[Node, Node]]:
+        wanted = term(predicate)
         for subject, po in self.facts.items():
-            for obj in po.get(predicate, ()):
-                yield subject, obj
+            for obj in po.get(wanted, ()):
+                yield to_node(subject), to_node(obj)

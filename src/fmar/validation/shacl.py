@@ -18,6 +18,7 @@ from rdflib.namespace import RDF
 from rdflib.term import Node
 
 from fmar.iris import CODE
+from fmar.ntriples import to_node
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 FMAR_FOR_CATEGORY = URIRef("https://w3id.org/fmar#forCategory")
@@ -76,19 +77,27 @@ class Validator:
         graph += self.reference
         if context is not None:
             graph += context
-        focus_nodes = list(focus)
+        names = names_of(focus)
         _, report, _ = validate(graph, shacl_graph=self.shapes, advanced=True, allow_warnings=True,
                                 allow_infos=True, inference="none", do_owl_imports=False)
         if not isinstance(report, Graph):  # pyshacl reports a failure of its own (a broken shape) this way
             raise RuntimeError(f"SHACL validation could not run: {report}")
         details = set(report.objects(None, SH.detail))
         trees = [self._tree(report, r) for r in report.subjects(RDF.type, SH.ValidationResult) if r not in details]
-        results = flatten(trees, focus_nodes, self.term_for)
+        results = flatten(trees, names, self.term_for)
         for rule in self.rules:
             for node, predicate, value, message, constraint in rule(data):
-                results.append(Result(result_path(node, predicate, focus_nodes, self.term_for), str(value), message,
+                results.append(Result(result_path(node, predicate, names, self.term_for), str(value), message,
                                       constraint, "Violation", str(node)))
         return sorted(set(results), key=lambda r: (r.severity, r.path, r.message))
+
+    def core(self, facts: Facts, focus: list[str], linked: Facts | None = None) -> list[Result]:
+        """pyshacl checks everything in one pass, in context (see :meth:`in_context`)."""
+        return []
+
+    def in_context(self, facts: Facts, focus: list[str], linked: Facts | None = None) -> list[Result]:
+        """Validate records given as facts (N-Triples terms), as the compiled engine's batch entry point does."""
+        return self.validate(_graph(facts), [to_node(f) for f in focus], _graph(linked or {}))
 
     def _tree(self, report: Graph, node: Node) -> ShapeResult:
         """A pyshacl result (and its sh:detail results) as a :class:`ShapeResult` tree."""
@@ -111,6 +120,19 @@ class Validator:
             or (isinstance(source, URIRef) and self.shapes.value(source, SH.message) is not None))
 
 
+#: Subject → predicate → objects, every term an N-Triples string (the compiled engine's and the bulk path's form).
+Facts = dict[str, dict[str, list[str]]]
+
+
+def _graph(facts: Facts) -> Graph:
+    graph = Graph()
+    for s, po in facts.items():
+        for p, objects in po.items():
+            for o in objects:
+                graph.add((to_node(s), to_node(p), to_node(o)))
+    return graph
+
+
 @dataclass
 class ShapeResult:
     """One failed constraint, with the failures that explain it (``sh:detail``)."""
@@ -126,19 +148,25 @@ class ShapeResult:
     declared: bool = False  # the shape gave the message (sh:message), so it explains something
 
 
-def flatten(trees: Iterable[ShapeResult], focus_nodes: list[Node], term_for: dict[str, str]) -> list[Result]:
-    """Results about the submitted records; a failure on a linked node (a code) is told under the term."""
+def flatten(trees: Iterable[ShapeResult], names: frozenset[str], term_for: dict[str, str]) -> list[Result]:
+    """Results about the submitted records (``names``: their IRIs); a failure on a linked node (a code) is
+    told under the term."""
     results = []
     for tree in trees:
-        if not _about(tree.focus, focus_nodes):
+        if not _about(tree.focus, names):
             continue
-        outer = _as_result(tree, focus_nodes, term_for)
+        outer = _as_result(tree, names, term_for)
         for leaf in _explained(tree):
-            if _about(leaf.focus, focus_nodes):
-                results.append(_as_result(leaf, focus_nodes, term_for))
+            if _about(leaf.focus, names):
+                results.append(_as_result(leaf, names, term_for))
             else:
                 results.append(replace(outer, message=f"{outer.message}: {leaf.message or outer.message}"))
     return results
+
+
+def names_of(focus_nodes: Iterable[Node]) -> frozenset[str]:
+    """The IRIs of the focus nodes, for membership tests (rdflib terms hash slowly)."""
+    return frozenset(str(f) for f in focus_nodes)
 
 
 def _explained(tree: ShapeResult) -> list[ShapeResult]:
@@ -150,18 +178,18 @@ def _explained(tree: ShapeResult) -> list[ShapeResult]:
     return leaves or [tree]
 
 
-def _as_result(tree: ShapeResult, focus_nodes: list[Node], term_for: dict[str, str]) -> Result:
-    return Result(path=result_path(tree.focus, tree.path, focus_nodes, term_for),
+def _as_result(tree: ShapeResult, names: frozenset[str], term_for: dict[str, str]) -> Result:
+    return Result(path=result_path(tree.focus, tree.path, names, term_for),
                   value=None if tree.value is None else _display(tree.value),
                   message=tree.message or "does not conform", constraint=tree.constraint,
                   severity=str(tree.severity).split("#")[-1], focusNode=str(tree.focus))
 
 
-def result_path(focus: Node | None, path: Node | None, focus_nodes: list[Node], term_for: dict[str, str]) -> str:
-    """The JSON-LD term of a result, dotted under the nested object it sits in."""
+def result_path(focus: Node | None, path: Node | None, names: frozenset[str], term_for: dict[str, str]) -> str:
+    """The JSON-LD term of a result, dotted under the nested object it sits in (``names``: the focus IRIs)."""
     term = term_for.get(str(path), str(path)) if isinstance(path, URIRef) else ""
     focus_s = str(focus)
-    if focus is not None and focus not in focus_nodes and "#" in focus_s:
+    if focus is not None and focus_s not in names and "#" in focus_s:
         parent = focus_s.split("#", 1)[1].split("-")[0]
         parent_term = next((t for iri, t in term_for.items() if iri.endswith("#" + parent)), parent)
         return f"{parent_term}.{term}" if term else parent_term
@@ -181,9 +209,9 @@ def target_categories(shapes: Graph) -> Graph:
     return shapes
 
 
-def _about(focus: Node | None, focus_nodes: list[Node]) -> bool:
+def _about(focus: Node | None, names: frozenset[str]) -> bool:
     """Results about the submitted records or their nested nodes; context records are not judged."""
-    return focus in focus_nodes or any(str(focus).startswith(f"{f}#") for f in focus_nodes)
+    return focus is not None and str(focus).split("#", 1)[0] in names
 
 
 def _display(value: Node) -> str:
