@@ -37,6 +37,7 @@ class Iris:
 
     def __init__(self, base: str) -> None:
         self.base = base if base.endswith("/") else base + "/"
+        self._org_graphs: dict[URIRef, URIRef] = {}
 
     def record(self, collection: str, identifier: str) -> URIRef:
         """``{base}{collection}/{id}``."""
@@ -48,7 +49,10 @@ class Iris:
 
     def org_graph(self, org: URIRef) -> URIRef:
         """The restricted graph of one organisation's records."""
-        return self.graph(f"org/{self.identifier(org)}")
+        graph = self._org_graphs.get(org)
+        if graph is None:
+            graph = self._org_graphs[org] = self.graph(f"org/{self.identifier(org)}")
+        return graph
 
     @property
     def context_url(self) -> str:

@@ -45,6 +45,7 @@ class JsonLdContext:
         self.urls = {CONTEXT_URL, deployment_url}
         self._flat_cache: dict[str, dict[str, tuple[Any, Any, Any]]] = {}
         self._reverse_cache: dict[str, dict[tuple[Node, str], str]] = {}
+        self._typed_cache: dict[tuple[str, str], list[str]] = {}
 
     @cached_property
     def terms(self) -> frozenset[str]:
@@ -116,11 +117,14 @@ class JsonLdContext:
             raise Unprocessable("the body must be a JSON object")
         doc = dict(body)
         self._check_context(doc.get("@context"))
-        unknown = sorted(set(self._keys(doc)) - self.terms - _ALLOWED_KEYWORDS)
+        nested = any(isinstance(v, dict | list) for v in doc.values())
+        keys = set(self._keys(doc)) if nested else doc.keys() - {"@context"}
+        unknown = sorted(keys - self.terms - _ALLOWED_KEYWORDS)
         if unknown:
             raise Unprocessable(f"unknown term(s): {', '.join(unknown)}; see {self.deployment_url}",
                                 unknownTerms=unknown)
-        _check_nested_ids(doc, str(record))
+        if nested:
+            _check_nested_ids(doc, str(record))
         given_type = doc.get("type", doc.get("@type", record_type))
         if given_type != record_type:
             raise Unprocessable(f"type must be {record_type!r}, not {given_type!r}", pointer="/type")
@@ -182,8 +186,12 @@ class JsonLdContext:
         return out
 
     def terms_typed(self, record_type: str, datatype: str) -> list[str]:
-        """The terms of a record type whose values the context types as ``datatype`` (e.g. xsd:decimal)."""
-        return [name for name, (_, coercion, _) in self._compiled_terms(record_type).items() if coercion == datatype]
+        """The terms of a record type whose values the context types as ``datatype`` (e.g. xsd:decimal); cached."""
+        key = (record_type, datatype)
+        if key not in self._typed_cache:
+            self._typed_cache[key] = [name for name, (_, coercion, _) in self._compiled_terms(record_type).items()
+                                      if coercion == datatype]
+        return self._typed_cache[key]
 
     def _compiled_terms(self, record_type: str) -> dict[str, tuple[Any, Any, Any]]:
         """Term → (predicate as N-Triples, coercion, vocabulary base) for one record type; cached."""
@@ -368,6 +376,8 @@ _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
 
 def _flat_object(item: Any, coercion: Any, base: str | None, terms: dict[str, Any]) -> str | None:
     """One value as JSON-LD 1.1 turns it into RDF (an N-Triples term); None when the value needs the full algorithm."""
+    if type(item) is str and coercion not in ("@id", "@vocab"):  # the common case first
+        return _literal(item, coercion)
     if isinstance(item, dict | list):
         return None
     if coercion == "@id":

@@ -16,7 +16,7 @@ from rdflib.term import Node
 
 from fmar.access.policy import Policy
 from fmar.access.principal import Principal
-from fmar.audit.events import EventInfo, event_quads, nquads, nquads_of_terms
+from fmar.audit.events import EventInfo, change_set, event_quads, nquads
 from fmar.errors import ValidationFailed
 from fmar.graphs import new_graph
 from fmar.iris import FMAR, Iris
@@ -97,13 +97,6 @@ class WritePath:
             if str(obj).startswith(self.iris.base):
                 graph += self.store.construct(_REFERENCED, bindings={"r": obj})
         return graph
-
-    def linked_facts(self, items: Sequence[BatchItem]) -> Facts:
-        """:meth:`linked` for the records of a batch, as facts."""
-        base = f"<{self.iris.base}"
-        subjects = {f"<{item.record}>" for item in items}
-        objects = {o for item in items for _, _, o in item.triples if o.startswith(base)} - subjects
-        return index(self.linked(set(), {URIRef(o[1:-1]) for o in objects}))
 
     def check(self, data: Graph, focus: Sequence[Node], justification: str | None,
               extra: Graph | None = None) -> list[Result]:
@@ -191,8 +184,8 @@ class Outcome:
 
 @dataclass
 class Batch:
-    """New records checked before the write lock is taken: the policy's answer for each, and the results
-    of the checks that read only the records, the records they link to and the reference data."""
+    """New records checked before the write lock is taken: the policy's answer for each, what the checks
+    read (the records, the records they link to, the context found in the store) and their results."""
 
     operation: str
     principal: Principal
@@ -200,8 +193,10 @@ class Batch:
     outcomes: dict[int, Outcome]
     allowed: list[BatchItem]
     facts: Facts
+    links: set[URIRef]
     linked: Facts
-    local: dict[str, list[Result]]
+    context: Facts
+    results: dict[str, list[Result]]
 
     def facts_of(self, items: Sequence[BatchItem]) -> Facts:
         """The facts of some of the batch's records (their subjects and nested nodes)."""
@@ -209,14 +204,17 @@ class Batch:
         return {s: po for s, po in self.facts.items() if s[1:-1].split("#", 1)[0] in wanted}
 
 
-#: Refusals found under the write lock (record key → (refusal, problems)) and the facts the
-#: in-context checks need beyond the linked records (e.g. other assets on the same MPAN).
+#: The facts beyond the records and what they link to that the checks need (e.g. other assets on the
+#: same MPAN), read from the store.
+Context = Callable[[Sequence[BatchItem]], Facts]
+#: Under the write lock: refusals (record key → (refusal, problems)) and the context as it is now.
 Screen = Callable[[Sequence[BatchItem]], tuple[dict[int, tuple[str, list[dict[str, object]]]], Facts]]
 
 
-def prepare_batch(write: WritePath, operation: str, principal: Principal, items: Sequence[BatchItem]) -> Batch:
-    """The part of a batch's unit of work that needs no lock: the policy decision for each record, and
-    the checks that read only the records themselves (they run while the previous batch is written)."""
+def prepare_batch(write: WritePath, operation: str, principal: Principal, items: Sequence[BatchItem], *,
+                  context: Context | None = None) -> Batch:
+    """The part of a batch's unit of work that needs no lock, run while the batch before is written:
+    the policy decision for each record, and every validation, on what the store holds now."""
     write.policy.require_role(principal, operation)
     outcomes = {item.key: Outcome(item.key, item.record) for item in items}
     allowed = []
@@ -233,9 +231,13 @@ def prepare_batch(write: WritePath, operation: str, principal: Principal, items:
                                             "message": f"not permitted: {operation} for this organisation",
                                             "constraint": "fmar:policy"}]
     facts = index_terms(t for item in allowed for t in item.triples)
-    linked = write.linked_facts(allowed)
-    local = _by_record(write.validator.core(facts, _focus(allowed), linked)) if allowed else {}
-    return Batch(operation, principal, list(items), outcomes, allowed, facts, linked, local)
+    base = f"<{write.iris.base}"
+    links = {URIRef(o[1:-1]) for po in facts.values() for objects in po.values() for o in objects
+             if o.startswith(base) and o not in facts}
+    linked = index(write.linked(set(), links))
+    extra = context(allowed) if context and allowed else {}
+    results = _validate(write, facts, allowed, linked, extra) if allowed else {}
+    return Batch(operation, principal, list(items), outcomes, allowed, facts, links, linked, extra, results)
 
 
 def commit_batch(write: WritePath, batch: Batch, *, screen: Screen | None = None,
@@ -243,43 +245,51 @@ def commit_batch(write: WritePath, batch: Batch, *, screen: Screen | None = None
     """Many new records in one unit of work: each is accepted or refused on its own, and the accepted
     ones are written together (Oxigraph's bulk loader) with one audit event naming every one of them.
 
-    Under the write lock: the linked records are read again (the checks of :func:`prepare_batch` are
-    run again if they changed), ``screen`` looks for duplicates, the in-context checks run, then the write."""
-    outcomes, write_lock = batch.outcomes, _lock(write.store)
-    with write_lock:
-        linked = write.linked_facts(batch.allowed)
-        local = batch.local
-        if linked != batch.linked:  # a linked record changed since the batch was checked
-            local = _by_record(write.validator.core(batch.facts, _focus(batch.allowed), linked))
-        screened, context = screen(batch.allowed) if screen else ({}, {})
+    Under the write lock, what the checks of :func:`prepare_batch` read from the store is read again
+    (the linked records, and ``screen``'s context, with its duplicates); the checks run again only if
+    any of it changed or some records were screened out."""
+    outcomes = batch.outcomes
+    with _lock(write.store):
+        linked = index(write.linked(set(), batch.links))
+        screened, extra = screen(batch.allowed) if screen else ({}, {})
         for key, (refusal, problems) in screened.items():
             outcomes[key].refusal, outcomes[key].problems = refusal, problems
         candidates = [item for item in batch.allowed if item.key not in screened]
-        facts = batch.facts if len(candidates) == len(batch.allowed) else batch.facts_of(candidates)
-        in_context = _by_record(write.validator.in_context(facts, _focus(candidates),
-                                                           merge_facts(linked, context))) if candidates else {}
+        results = batch.results
+        if candidates and (screened or linked != batch.linked or extra != batch.context):
+            results = _validate(write, batch.facts_of(candidates), candidates, linked, extra)
         accepted: list[BatchItem] = []
         for item in candidates:
-            results = sorted(set(local.get(str(item.record), []) + in_context.get(str(item.record), [])),
-                             key=lambda r: (r.severity, r.path, r.message))
-            violations = [r for r in results if r.severity == "Violation"]
-            warnings = [r for r in results if r.severity != "Violation"]
+            found = results.get(str(item.record), [])
+            violations = [r for r in found if r.severity == "Violation"]
+            warnings = [r for r in found if r.severity != "Violation"]
             outcome = outcomes[item.key]
             if violations or (warnings and not (item.justification and item.justification.strip())):
-                outcome.refusal, outcome.problems = "rejected", [r.as_dict() for r in results]
+                outcome.refusal, outcome.problems = "rejected", [r.as_dict() for r in found]
                 continue
             item.triples += [(term(s), term(p), term(o)) for s, p, o in _warning_triples(item.record, warnings)]
             outcome.warnings = warnings
             accepted.append(item)
         if accepted:
-            added = [(s, p, o, f"<{item.graph}>") for item in accepted for s, p, o in item.triples]
+            lines = [f"{s} {p} {o} <{item.graph}> .\n" for item in accepted for s, p, o in item.triples]
             justifications = sorted({i.justification for i in accepted if i.justification})
             info = EventInfo(batch.operation, batch.principal, [item.record for item in accepted], None,
                              "; ".join(justifications) or None, request_id)
-            _, audit = event_quads(write.iris, info, "", nquads_of_terms(added))
-            text = "".join(f"{s} {p} {o} {g} .\n" for s, p, o, g in added) + "".join(quad_line(*q) for q in audit)
-            write.store.add_nquads(text)
+            _, audit = event_quads(write.iris, info, "", change_set(lines))
+            write.store.add_nquads("".join(lines) + "".join(quad_line(*q) for q in audit))
     return [outcomes[item.key] for item in batch.items]
+
+
+def _validate(write: WritePath, facts: Facts, items: Sequence[BatchItem], linked: Facts,
+              extra: Facts) -> dict[str, list[Result]]:
+    """Every result of the records' validation, per record IRI, sorted."""
+    focus = [f"<{item.record}>" for item in items]
+    results = write.validator.core(facts, focus, linked) + write.validator.in_context(facts, focus,
+                                                                                      merge_facts(linked, extra))
+    grouped: dict[str, list[Result]] = {}
+    for result in sorted(set(results), key=lambda r: (r.severity, r.path, r.message)):
+        grouped.setdefault(result.focusNode.split("#", 1)[0], []).append(result)
+    return grouped
 
 
 def _lock(store: GraphStore) -> AbstractContextManager[object]:
@@ -287,18 +297,6 @@ def _lock(store: GraphStore) -> AbstractContextManager[object]:
     if lock is None:
         raise RuntimeError("the store must provide a write lock")
     return lock  # type: ignore[no-any-return]
-
-
-def _focus(items: Sequence[BatchItem]) -> list[str]:
-    return [f"<{item.record}>" for item in items]
-
-
-def _by_record(results: list[Result]) -> dict[str, list[Result]]:
-    """Validation results per record IRI (nested nodes' results under their record)."""
-    grouped: dict[str, list[Result]] = {}
-    for result in results:
-        grouped.setdefault(result.focusNode.split("#", 1)[0], []).append(result)
-    return grouped
 
 
 def merge_facts(*sources: Facts) -> Facts:

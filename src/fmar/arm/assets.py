@@ -71,6 +71,7 @@ _IMPORT, _EXPORT, _GSP, _CATEGORY, _OPERATED_BY, _DNO = (term(p) for p in (
 _IDENTIFIER, _STATUS, _RECORDED_AT = term(DCTERMS.identifier), term(FMAR.status), term(FMAR.recordedAt)
 _PENDING = term(code(ASSET_STATUS, "PendingValidation"))
 _XSD_DECIMAL = str(XSD.decimal)
+_DECIMAL_TYPE = f"^^<{_XSD_DECIMAL}>"
 _XSD_DATETIME = str(XSD.dateTime)
 Terms = list[tuple[str, str, str]]
 
@@ -160,7 +161,7 @@ class Assets:
                 body[name] = _decimal_text(body[name])
         triples = self.r.context.read_terms({k: v for k, v in body.items() if v is not None}, record=asset,
                                             record_type="Asset")
-        return [(s, p, _canonical(o)) for s, p, o in triples]
+        return [(s, p, _canonical(o) if o.endswith(_DECIMAL_TYPE) else o) for s, p, o in triples]
 
     def enrich(self, graph: Graph, asset: URIRef) -> Graph:
         """Derive what the data dictionary derives: GSP group from the MPAN, category defaults."""
@@ -220,8 +221,7 @@ class Assets:
         org, area = given.get(_OPERATED_BY), given.get(_DNO)
         if org is None or not is_iri(org):
             raise Unprocessable("operatedBy is required: the FSP that operates the asset", pointer="/operatedBy")
-        return NewAsset(asset, triples, URIRef(org[1:-1]), URIRef(area[1:-1]) if area and is_iri(area) else None,
-                        justification)
+        return NewAsset(asset, triples, _iri(org), _iri(area) if area and is_iri(area) else None, justification)
 
     def _context(self, graph: Graph, asset: URIRef) -> Graph:
         """Other assets on the same MPANs, for the soft rule on MPANs used by another organisation."""
@@ -464,12 +464,16 @@ class Assets:
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
+@lru_cache(maxsize=1024)
+def _iri(nt: str) -> URIRef:
+    """The rdflib IRI of an N-Triples IRI term; organisations and areas repeat, and URIRef is not cheap."""
+    return URIRef(nt[1:-1])
+
+
 @lru_cache(maxsize=4096)
 def _canonical(obj: str) -> str:
-    """A decimal in its canonical form, as the store keeps it ("5.50" → "5.5", "5.0" → "5"), so that a
+    """A decimal literal in its canonical form, as the store keeps it ("5.50" → "5.5", "5.0" → "5"), so that a
     record reads back exactly as it was written."""
-    if not obj.endswith(f"^^<{_XSD_DECIMAL}>"):
-        return obj
     text = parts(obj)[0]
     if not _DECIMAL.match(text):
         return obj

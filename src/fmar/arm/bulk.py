@@ -177,7 +177,8 @@ class BulkImport:
             items.append(BatchItem(index, new.record, self.r.iris.org_graph(new.org), new.triples, new.org, new.area,
                                    new.justification))
             keys[index] = _Keys(new.value(_SERIAL_NUMBER), new.mpans, new.value(_FRIENDLY_CODE))
-        return _Prepared(reports, prepare_batch(self.r.write, "asset.create", principal, items), keys)
+        return _Prepared(reports, prepare_batch(self.r.write, "asset.create", principal, items,
+                                                context=lambda allowed: self._context(allowed, keys)[1]), keys)
 
     def _commit(self, rows: Sequence[Row], prepared: _Prepared, request_id: str | None) -> list[RecordReport]:
         reports = prepared.reports
@@ -194,15 +195,19 @@ class BulkImport:
                     reports[outcome.key] = RecordReport(outcome.key, "rejected", violations=outcome.problems)
         return [reports[index] for index, _, _ in rows]
 
-    def _screen(self, items: Sequence[BatchItem],
-                keys: dict[int, _Keys]) -> tuple[dict[int, tuple[str, list[dict[str, object]]]], Facts]:
-        """Under the write lock: records already registered, and the assets already on the batch's MPANs
-        (for the soft rule on MPANs used by another organisation). One look-up each for the whole batch."""
+    def _context(self, items: Sequence[BatchItem], keys: dict[int, _Keys]) -> tuple[list[dict[str, Node]], Facts]:
+        """The assets already on the batch's MPANs (for the soft rule on MPANs used by another organisation):
+        one look-up for the whole batch."""
         mpans = {m for item in items for m in keys[item.key].mpans}
         on_mpans = self.r.store.select(_ON_MPANS % " ".join(sorted(mpans))) if mpans else []
-        context = index_facts(triple for row in on_mpans for triple in (
+        return on_mpans, index_facts(triple for row in on_mpans for triple in (
             (row["asset"], row["p"], row["mpan"]), (row["asset"], FMAR.operatedBy, row["org"]),
             (row["asset"], FMAR.status, row["status"])))
+
+    def _screen(self, items: Sequence[BatchItem],
+                keys: dict[int, _Keys]) -> tuple[dict[int, tuple[str, list[dict[str, object]]]], Facts]:
+        """Under the write lock: records already registered, and the context as it is now."""
+        on_mpans, context = self._context(items, keys)
         return self._duplicates(items, keys, on_mpans), context
 
     def _duplicates(self, items: Sequence[BatchItem], keys: dict[int, _Keys],

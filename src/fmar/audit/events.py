@@ -35,10 +35,16 @@ def nquads(quads: Iterable[Quad]) -> str:
                           for s, p, o, g in quads)).rstrip("\n")
 
 
-def nquads_of_terms(quads: Iterable[tuple[str, str, str, str]]) -> str:
-    """:func:`nquads` of quads already in N-Triples terms."""
-    return "".join(sorted(f"{s} {p} {_REDACTED_TEXT if p in _REDACTED_TERMS else o} {g} .\n"
-                          for s, p, o, g in quads)).rstrip("\n")
+def change_set(lines: Iterable[str]) -> str:
+    """:func:`nquads` of N-Quads lines already written (terms as :mod:`fmar.ntriples` writes them)."""
+    return "".join(sorted(_redacted(line) for line in lines)).rstrip("\n")
+
+
+def _redacted(line: str) -> str:
+    if not any(p in line for p in _REDACTED_TERMS):
+        return line
+    s, p, _ = line.split(" ", 2)
+    return line if p not in _REDACTED_TERMS else f"{s} {p} {_REDACTED_TEXT} {line.rsplit(' ', 2)[1]} .\n"
 
 
 _REDACTED_TERMS = {term(p) for p in REDACTED}

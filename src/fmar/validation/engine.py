@@ -53,6 +53,12 @@ _SUPPORTED = {
 }
 
 
+_NONE: list[str] = []
+_NO_SHAPES: list[_NodeShape] = []
+#: The constraint components that a node with no value for the path can fail.
+_ABSENCE = {SH.minCount, SH.hasValue, SH.equals}
+
+
 class SparqlRunner(Protocol):
     def select_over(self, triples: Iterable[tuple[str, str, str]], queries: Sequence[str],
                     predicates: frozenset[str] | None = None) -> list[list[dict[str, Node]]]:
@@ -78,13 +84,12 @@ class _PropertyShape:
     message: str | None
     severity: Node
     checks: list[tuple[str, Check]] = field(default_factory=list)
+    path_nt: str = ""
+    #: Whether a node without values can fail (sh:minCount, sh:hasValue, sh:equals); if not, it is skipped.
+    checks_absence: bool = False
 
-    @property
-    def path_nt(self) -> str:
-        return term(self.path)
 
-
-@dataclass
+@dataclass(eq=False)
 class _NodeShape:
     iri: Node
     properties: list[_PropertyShape] = field(default_factory=list)
@@ -115,6 +120,14 @@ class CompiledValidator:
                             key=str):
             self._node_shape(shape)
         self.targeted = [s for s in self._compiled.values() if s.classes or s.category is not None]
+        self._by_class: dict[str, list[_NodeShape]] = {}
+        self._by_category: dict[str, list[_NodeShape]] = {}
+        for compiled in self.targeted:
+            if compiled.category is not None:
+                self._by_category.setdefault(compiled.category, []).append(compiled)
+            else:
+                for c in compiled.classes:
+                    self._by_class.setdefault(c, []).append(compiled)
         self.sparql_predicates = _predicates_read([q.select for s in self._compiled.values() for q in s.sparql])
 
     def set_reference(self, reference: Graph) -> None:
@@ -157,7 +170,8 @@ class CompiledValidator:
                 if p not in _SUPPORTED:
                     raise ShapeError(f"property shape of {path} in {iri} uses {p}, which is not implemented")
             shape.properties.append(_PropertyShape(prop, path, params, _text(g.value(prop, SH.message)),
-                                                   g.value(prop, SH.severity) or SH.Violation))
+                                                   g.value(prop, SH.severity) or SH.Violation, path_nt=term(path),
+                                                   checks_absence=any(p in _ABSENCE for p, _ in params)))
             shape.allowed.add(term(path))
         ignored = g.value(iri, SH.ignoredProperties)
         if ignored is not None:
@@ -256,10 +270,9 @@ class CompiledValidator:
         records and the reference data, so it can run before the write lock is taken."""
         view = _View(facts, linked or {}, self.reference)
         trees: list[ShapeResult] = []
-        for shape in self.targeted:
-            for f in focus:
-                if _targets(shape, f, view):
-                    trees += self._check_node(shape, f, view)
+        for f in focus:
+            for shape in self._shapes_of(f, view):
+                trees += self._check_node(shape, f, view)
         results = flatten(trees, _names(focus), self.term_for) if trees else []
         if self.rules:
             graph = FactsGraph(facts)
@@ -273,12 +286,12 @@ class CompiledValidator:
         """The results of the SPARQL constraints, run over the records, the linked records and whatever
         else the write path found (other records of the store), and the reference data."""
         view = _View(facts, linked or {}, self.reference)
-        jobs = []
-        for shape in self.targeted:
-            if shape.sparql:
-                nodes = [f for f in focus if _targets(shape, f, view)]
-                if nodes:
-                    jobs += [(shape, s, nodes) for s in shape.sparql]
+        nodes_of: dict[_NodeShape, list[str]] = {}
+        for f in focus:
+            for shape in self._shapes_of(f, view):
+                if shape.sparql:
+                    nodes_of.setdefault(shape, []).append(f)
+        jobs = [(shape, s, nodes_of[shape]) for shape in self.targeted if shape in nodes_of for s in shape.sparql]
         if not jobs:
             return []
         if self.sparql is None:
@@ -296,12 +309,22 @@ class CompiledValidator:
                                          declared=message is not None))
         return flatten(trees, _names(focus), self.term_for) if trees else []
 
+    def _shapes_of(self, focus: str, view: _View) -> list[_NodeShape]:
+        """The shapes that target a node: by its classes, and by its asset category."""
+        own = view.props(focus)
+        shapes = [s for c in own.get(_RDF_TYPE, _NONE) for s in self._by_class.get(c, _NO_SHAPES)]
+        shapes += [s for c in own.get(_ASSET_CATEGORY, _NONE) for s in self._by_category.get(c, _NO_SHAPES)]
+        return shapes if len(shapes) < 2 else list(dict.fromkeys(shapes))
+
     def _check_node(self, shape: _NodeShape, focus: str, view: _View) -> list[ShapeResult]:
         """Every failure of ``focus`` against ``shape`` (SPARQL constraints aside), as result trees."""
         out: list[ShapeResult] = []
         sev = shape.severity
+        own = view.props(focus)
         for prop in shape.properties:
-            values = view.objects(focus, prop.path_nt)
+            values = own.get(prop.path_nt, _NONE)
+            if not values and not prop.checks_absence:
+                continue
             for component, check in prop.checks:
                 for value, default, details in check(focus, values, view):
                     out.append(ShapeResult(to_node(focus), prop.path, None if value is None else to_node(value), component,
@@ -313,7 +336,7 @@ class CompiledValidator:
                 out.append(ShapeResult(to_node(focus), None, to_node(focus), "sh:node", shape.message, sev, shape.iri,
                                        details))
         if shape.closed:
-            for p, values in view.out(focus).items():
+            for p, values in own.items():
                 if p not in shape.allowed:
                     predicate = to_node(p)
                     out += [ShapeResult(to_node(focus), predicate, to_node(v), "sh:closed",
@@ -351,11 +374,16 @@ class _View:
         facts, linked, reference = self.sources
         return subject in reference and subject not in facts and subject not in linked
 
-    def out(self, subject: str) -> dict[str, list[str]]:
-        for source in self.sources:
-            if subject in source:
-                return source[subject]
-        return {}
+    def props(self, subject: str) -> dict[str, list[str]]:
+        """Predicate → objects of a subject; a predicate's objects come from the first source that has them."""
+        found = [source[subject] for source in self.sources if subject in source]
+        if len(found) == 1:
+            return found[0]
+        merged: dict[str, list[str]] = {}
+        for po in found:
+            for p, objects in po.items():
+                merged.setdefault(p, objects)
+        return merged
 
 
 def index(triples: Iterable[tuple[Node, Node, Node]] | None) -> Facts:
@@ -379,13 +407,6 @@ def index_terms(triples: Iterable[tuple[str, str, str]]) -> Facts:
 
 def _names(focus: list[str]) -> frozenset[str]:
     return frozenset(f[1:-1] for f in focus)
-
-
-def _targets(shape: _NodeShape, focus: str, view: _View) -> bool:
-    if shape.category is not None:
-        return shape.category in view.objects(focus, _ASSET_CATEGORY)
-    types = view.objects(focus, _RDF_TYPE)
-    return any(c in types for c in shape.classes)
 
 
 def _bind_this(select: str, nodes: list[str]) -> str:
