@@ -371,7 +371,7 @@ def skolemise(graph: Graph, record: URIRef) -> Graph:
     return out
 
 
-_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|\\^`\x7f]*$")
 
 
 def _flat_object(item: Any, coercion: Any, base: str | None, terms: dict[str, Any]) -> str | None:

@@ -35,14 +35,14 @@ def nquads(quads: Iterable[Quad]) -> str:
                           for s, p, o, g in quads)).rstrip("\n")
 
 
-def change_set(lines: Iterable[str]) -> str:
+def change_set(lines: Sequence[str]) -> str:
     """:func:`nquads` of N-Quads lines already written (terms as :mod:`fmar.ntriples` writes them)."""
-    return "".join(sorted(_redacted(line) for line in lines)).rstrip("\n")
+    if any(p in line for p in _REDACTED_TERMS for line in lines):
+        lines = [_redacted(line) for line in lines]
+    return "".join(sorted(lines)).rstrip("\n")
 
 
 def _redacted(line: str) -> str:
-    if not any(p in line for p in _REDACTED_TERMS):
-        return line
     s, p, _ = line.split(" ", 2)
     return line if p not in _REDACTED_TERMS else f"{s} {p} {_REDACTED_TEXT} {line.rsplit(' ', 2)[1]} .\n"
 
