@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, Protocol
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef, Variable
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, XSD
 from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
@@ -74,6 +74,9 @@ class _Sparql:
     iri: Node
     select: str
     message: str | None
+    #: Every solution binds ``$this`` by a triple pattern, so running the query once over the whole staged
+    #: batch, unbound, and keeping the focus nodes' rows gives what pre-binding each focus node gives.
+    free: bool = False
 
 
 @dataclass
@@ -181,7 +184,8 @@ class CompiledValidator:
             select = g.value(constraint, SH.select)
             if select is None:
                 raise ShapeError(f"shape {iri}: SPARQL constraints need sh:select")
-            shape.sparql.append(_Sparql(constraint, str(select), _text(g.value(constraint, SH.message))))
+            shape.sparql.append(_Sparql(constraint, str(select), _text(g.value(constraint, SH.message)),
+                                        _binds_this(str(select))))
         for ref in shape.nodes:
             self._node_shape(ref)
         for compiled in shape.properties:
@@ -296,13 +300,16 @@ class CompiledValidator:
             return []
         if self.sparql is None:
             raise ShapeError("SPARQL constraints need a SPARQL runner")
-        queries = [_bind_this(job.select, nodes) for _, job, nodes in jobs]
+        queries = [job.select if job.free else _bind_this(job.select, nodes) for _, job, nodes in jobs]
         triples = [(s, p, o) for source in (facts, linked or {}) for s, po in source.items() for p, os in po.items()
                    for o in os]
         trees = []
-        for (shape, job, _), rows in zip(jobs, self.sparql.select_over(triples, queries, self.sparql_predicates),
-                                         strict=True):
+        for (shape, job, nodes), rows in zip(jobs, self.sparql.select_over(triples, queries, self.sparql_predicates),
+                                             strict=True):
+            wanted = _names(nodes) if job.free else None
             for row in rows:
+                if wanted is not None and str(row["this"]) not in wanted:
+                    continue  # an unbound run also answers for other nodes: linked or context records
                 message = job.message or shape.message
                 trees.append(ShapeResult(row["this"], row.get("path"), row.get("value", row["this"]),
                                          _constraint_name(job.iri), message, shape.severity, job.iri, [],
@@ -463,6 +470,36 @@ def _predicates_read(selects: Sequence[str]) -> frozenset[str] | None:
 
 
 _RAW_PATHS = {"PathAlternative", "PathSequence", "PathElt", "PathEltOrInverse"}
+
+
+def _binds_this(select: str) -> bool:
+    """Whether every solution of the query binds ``$this`` through a triple pattern of its top-level group
+    (then pre-binding ``$this`` equals running the query unbound and keeping the rows of the focus node)."""
+    from rdflib.plugins.sparql import prepareQuery
+
+    this = Variable("this")
+
+    def binds(x: Any) -> bool:
+        if not isinstance(x, CompValue):
+            return False
+        if x.name == "BGP":
+            return any(this in (s, o) for s, _, o in x.triples)
+        if x.name in ("SelectQuery", "Distinct", "Reduced", "Project", "Filter"):
+            return binds(x.p)
+        if x.name == "Extend":
+            return x.var != this and binds(x.p)
+        if x.name == "Join":
+            return binds(x.p1) or binds(x.p2)
+        if x.name in ("LeftJoin", "Minus"):
+            return binds(x.p1)
+        if x.name == "Union":
+            return binds(x.p1) and binds(x.p2)
+        return False  # LIMIT, GROUP BY, VALUES, GRAPH, SERVICE, subqueries: pre-bind, as the spec says
+
+    try:
+        return binds(prepareQuery(select).algebra)
+    except Exception:  # noqa: BLE001 - a query rdflib cannot read is pre-bound, never run unbound
+        return False
 
 
 def _constraint_name(iri: Node) -> str:
