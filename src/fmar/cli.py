@@ -145,18 +145,25 @@ def import_assets(file: Annotated[Path, typer.Argument(help="NDJSON (one asset a
         done = registry.bulk.resume_point(import_id)
         if done >= 0:
             console.print(f"resuming: records 0–{done} were imported by an earlier run")
-        with file.open(encoding="utf-8-sig", newline="") as fh:
-            lines = sum(1 for line in fh if line.strip())
-        total = max(lines - (1 if file.suffix.lower() == ".csv" else 0), 0)
+        is_csv = file.suffix.lower() == ".csv"
+        with file.open("rb") as binary:
+            lines = sum(1 for line in binary if line.strip())
+        total = max(lines - (1 if is_csv else 0), 0)
         reports = []
-        with file.open(encoding="utf-8-sig", newline="") as fh, open_report(report) as out, Progress(console=console) as bar:
+        with file.open("rb") as fh, open_report(report) as out, Progress(console=console) as bar:
             task = bar.add_task("importing", total=total, completed=done + 1)
-            rows = read_csv(fh, registry.context.terms) if file.suffix.lower() == ".csv" else read_ndjson(fh)
+            rows = (read_csv(io.TextIOWrapper(fh, encoding="utf-8-sig", newline=""), registry.context.terms) if is_csv
+                    else read_ndjson(fh))
             pending = (row for row in rows if row[0] > done)
-            for line in registry.bulk.run(principal, pending, batch, tag=lambda last: f"import:{import_id}:{last}"):
-                reports.append(line)
-                out.write(json.dumps(line.as_dict()) + "\n")
-                bar.advance(task)
+            try:
+                for line in registry.bulk.run(principal, pending, batch, tag=lambda last: f"import:{import_id}:{last}"):
+                    reports.append(line)
+                    out.write(json.dumps(line.as_dict()) + "\n")
+                    bar.advance(task)
+            except UnicodeDecodeError as exc:
+                console.print(f"[red]the CSV is not UTF-8 text (after record {len(reports) - 1}); "
+                              "the records before it are registered[/red]")
+                raise typer.Exit(2) from exc
         counts = summary(reports)
         console.print(f"created {counts['created']}, rejected {counts['rejected']}, duplicate {counts['duplicate']}"
                       + (f" (and {done + 1} imported before)" if done >= 0 else ""))

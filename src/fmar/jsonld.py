@@ -457,6 +457,37 @@ def _check_nested_ids(doc: dict[str, Any], record: str) -> None:
 def parse_json(raw: bytes) -> Any:
     """Parse a JSON body, refusing malformed input clearly."""
     try:
-        return json.loads(raw)
+        return loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedBody(f"malformed JSON: {exc}") from exc
+    except ValueError as exc:
+        raise MalformedBody(str(exc)) from exc
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def loads(text: str | bytes) -> Any:
+    """``json.loads``, refusing (ValueError) strings that are not Unicode text: a ``\\ud800``-style escape
+    left without its pair decodes to a lone surrogate, which no RDF store can hold."""
+    value = json.loads(text)
+    source = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
+    if "\\u" in source and _SURROGATE_ESCAPE.search(source):
+        _refuse_lone_surrogates(value)
+    return value
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_lone_surrogates(key)
+            _refuse_lone_surrogates(item)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_lone_surrogates(item)
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"the JSON holds a lone surrogate escape ({value[exc.start]!r}): "
+                             "not Unicode text; send the pair or the character itself") from exc

@@ -41,7 +41,8 @@ def _post(world: World, body: Any = None, content: bytes | None = None, **header
                              headers={**world.auth("admin"), "Content-Type": "application/json", **headers})
 
 
-@pytest.mark.parametrize("content", [b"{", b"", b"\xff\xfe", b'{"legalName": "A",}'])
+@pytest.mark.parametrize("content", [b"{", b"", b"\xff\xfe", b'{"legalName": "A",}',
+                                     b'{"legalName": "Lone \\ud800 surrogate Ltd"}'])
 def test_malformed_json_is_400(world: World, content: bytes) -> None:
     before = world.snapshot()
     _refused(world, _post(world, content=content), 400, before)

@@ -76,8 +76,9 @@ def test_csv_bulk_with_justified_warnings(world: World, fsp: str) -> None:
 @pytest.mark.parametrize(("content", "problem"), [
     (b"assetName,colour\nx,red\n", "unknown"),
     (b"", "header"),
+    (b"assetName,manufacturer\nx,Caf\xe9\n", "UTF-8"),
 ])
-def test_bad_csv_headers_are_refused_whole(world: World, fsp: str, content: bytes, problem: str) -> None:
+def test_bad_csv_files_are_refused_whole(world: World, fsp: str, content: bytes, problem: str) -> None:
     before = world.snapshot()
     response = world.client.post("/assets/bulk", content=content,
                                  headers={**world.auth("fsp", fsp), "Content-Type": "text/csv"})

@@ -27,6 +27,7 @@ from rdflib.term import Node
 from fmar.access.principal import Principal
 from fmar.errors import FmarError, Unprocessable
 from fmar.iris import FMAR, code
+from fmar.jsonld import loads
 from fmar.ntriples import literal, term
 from fmar.validation.engine import index as index_facts
 from fmar.validation.shacl import Facts
@@ -36,15 +37,14 @@ if TYPE_CHECKING:
     from fmar.registry import Registry
 
 _PREFIXES = "PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>\n"
-# One look-up per batch: the registered assets on the batch's MPANs (MPAN first, so it is an index look-up).
-_ON_MPANS = _PREFIXES + """SELECT ?asset ?p ?mpan ?serial ?id ?org ?status WHERE {
-  VALUES ?mpan { %s }
-  { ?asset fmar:importMPAN ?mpan BIND(fmar:importMPAN AS ?p) } UNION { ?asset fmar:exportMPAN ?mpan BIND(fmar:exportMPAN AS ?p) }
+# One look-up per batch, value first (an index look-up per value): the registered assets that hold one
+# of the batch's MPANs or friendly codes.
+_HOLDING = _PREFIXES + """SELECT ?asset ?p ?value ?serial ?id ?org ?status WHERE {
+  VALUES ?value { %s }
+  ?asset ?p ?value .
+  FILTER (?p IN (fmar:importMPAN, fmar:exportMPAN, fmar:friendlyCode))
   ?asset fmar:operatedBy ?org ; fmar:status ?status ; dcterms:identifier ?id .
   OPTIONAL { ?asset fmar:serialNumber ?serial } }"""
-_FRIENDLY = _PREFIXES + """SELECT ?org ?code ?id WHERE {
-  VALUES ?code { %s }
-  ?asset fmar:friendlyCode ?code ; fmar:operatedBy ?org ; dcterms:identifier ?id . }"""
 _DEREGISTERED = code("AssetStatus", "Deregistered")
 _SERIAL_NUMBER, _FRIENDLY_CODE = term(FMAR.serialNumber), term(FMAR.friendlyCode)
 
@@ -86,13 +86,16 @@ def read_ndjson(lines: Iterable[str | bytes]) -> Iterator[Row]:
     """One JSON object per line; blank lines are skipped, a broken line is a rejected record."""
     index = 0
     for line in lines:
-        text = line.decode("utf-8", errors="replace") if isinstance(line, bytes) else line
-        if not text.strip():
+        if not line.strip():
             continue
         try:
-            body = json.loads(text)
+            body = loads(line.decode("utf-8-sig" if index == 0 else "utf-8") if isinstance(line, bytes) else line)
+        except UnicodeDecodeError as exc:
+            yield index, None, f"line is not UTF-8 text (byte {exc.start})"
         except json.JSONDecodeError as exc:
             yield index, None, f"line is not JSON: {exc}"
+        except ValueError as exc:
+            yield index, None, str(exc)
         else:
             yield (index, body, None) if isinstance(body, dict) else (index, None, "line is not a JSON object")
         index += 1
@@ -117,8 +120,12 @@ def read_csv(text: Iterable[str], terms: frozenset[str]) -> Iterator[Row]:
 
 
 def csv_lines(raw: bytes) -> Iterator[str]:
-    """Text lines of an uploaded CSV (UTF-8, with or without a byte-order mark)."""
-    return iter(io.StringIO(raw.decode("utf-8-sig", errors="replace"), newline=""))
+    """Text lines of an uploaded CSV (UTF-8, with or without a byte-order mark); 422 if it is not UTF-8."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Unprocessable(f"the CSV is not UTF-8 text (byte {exc.start}); nothing was registered") from exc
+    return iter(io.StringIO(text, newline=""))
 
 
 @dataclass
@@ -181,7 +188,7 @@ class BulkImport:
                                    new.justification))
             keys[index] = _Keys(new.value(_SERIAL_NUMBER), new.mpans, new.value(_FRIENDLY_CODE))
         return _Prepared(reports, prepare_batch(self.r.write, "asset.create", principal, items,
-                                                context=lambda allowed: self._context(allowed, keys)[1]), keys)
+                                                context=lambda allowed: self._context(allowed, keys)), keys)
 
     def _commit(self, rows: Sequence[Row], prepared: _Prepared, request_id: str | None) -> list[RecordReport]:
         reports = prepared.reports
@@ -198,32 +205,36 @@ class BulkImport:
                     reports[outcome.key] = RecordReport(outcome.key, "rejected", violations=outcome.problems)
         return [reports[index] for index, _, _ in rows]
 
-    def _context(self, items: Sequence[BatchItem], keys: dict[int, _Keys]) -> tuple[list[dict[str, Node]], Facts]:
-        """The assets already on the batch's MPANs (for the soft rule on MPANs used by another organisation):
-        one look-up for the whole batch."""
-        mpans = {m for item in items for m in keys[item.key].mpans}
-        on_mpans = self.r.store.select(_ON_MPANS % " ".join(sorted(mpans))) if mpans else []
-        return on_mpans, index_facts(triple for row in on_mpans for triple in (
-            (row["asset"], row["p"], row["mpan"]), (row["asset"], FMAR.operatedBy, row["org"]),
+    def _holding(self, values: set[str]) -> list[dict[str, Node]]:
+        return self.r.store.select(_HOLDING % " ".join(sorted(values))) if values else []
+
+    def _context(self, items: Sequence[BatchItem], keys: dict[int, _Keys],
+                 rows: list[dict[str, Node]] | None = None) -> Facts:
+        """The assets already on the batch's MPANs, for the soft rule on MPANs used by another organisation."""
+        if rows is None:
+            rows = self._holding({m for item in items for m in keys[item.key].mpans})
+        return index_facts(triple for row in rows if row["p"] != FMAR.friendlyCode for triple in (
+            (row["asset"], row["p"], row["value"]), (row["asset"], FMAR.operatedBy, row["org"]),
             (row["asset"], FMAR.status, row["status"])))
 
     def _screen(self, items: Sequence[BatchItem],
                 keys: dict[int, _Keys]) -> tuple[dict[int, tuple[str, list[dict[str, object]]]], Facts]:
-        """Under the write lock: records already registered, and the context as it is now."""
-        on_mpans, context = self._context(items, keys)
-        return self._duplicates(items, keys, on_mpans), context
+        """Under the write lock: records already registered, and the context as it is now (one look-up)."""
+        batch_keys = [keys[item.key] for item in items]
+        rows = self._holding({m for k in batch_keys for m in k.mpans} | {k.friendly for k in batch_keys if k.friendly})
+        return self._duplicates(items, keys, rows), self._context(items, keys, rows)
 
     def _duplicates(self, items: Sequence[BatchItem], keys: dict[int, _Keys],
-                    on_mpans: list[dict[str, Node]]) -> dict[int, tuple[str, list[dict[str, object]]]]:
+                    rows: list[dict[str, Node]]) -> dict[int, tuple[str, list[dict[str, object]]]]:
         """Records already registered (same MPAN and serial; same friendly code in the organisation)."""
         found: dict[int, tuple[str, list[dict[str, object]]]] = {}
-        registered = {(term(r["mpan"]), term(r["serial"])): str(r["id"]) for r in on_mpans
-                      if "serial" in r and r["status"] != _DEREGISTERED}
+        registered: dict[tuple[str, str], str] = {}
         friendly: dict[tuple[str, str], str] = {}
-        codes = {k.friendly for k in keys.values() if k.friendly is not None}
-        if codes:
-            for row in self.r.store.select(_FRIENDLY % " ".join(sorted(codes))):
-                friendly[(str(row["org"]), term(row["code"]))] = str(row["id"])
+        for row in rows:
+            if row["p"] == FMAR.friendlyCode:
+                friendly[(str(row["org"]), term(row["value"]))] = str(row["id"])
+            elif "serial" in row and row["status"] != _DEREGISTERED:
+                registered[(term(row["value"]), term(row["serial"]))] = str(row["id"])
         for item in items:
             key = keys[item.key]
             mine = self.r.iris.identifier(item.record)
