@@ -197,6 +197,8 @@ class Batch:
     linked: Facts
     context: Facts
     results: dict[str, list[Result]]
+    #: The validator that gave ``results`` (a category shape published meanwhile makes another).
+    validator: object
 
     def facts_of(self, items: Sequence[BatchItem]) -> Facts:
         """The facts of some of the batch's records (their subjects and nested nodes)."""
@@ -237,7 +239,8 @@ def prepare_batch(write: WritePath, operation: str, principal: Principal, items:
     linked = index(write.linked(set(), links))
     extra = context(allowed) if context and allowed else {}
     results = _validate(write, facts, allowed, linked, extra) if allowed else {}
-    return Batch(operation, principal, list(items), outcomes, allowed, facts, links, linked, extra, results)
+    return Batch(operation, principal, list(items), outcomes, allowed, facts, links, linked, extra, results,
+                 write.validator)
 
 
 def commit_batch(write: WritePath, batch: Batch, *, screen: Screen | None = None,
@@ -247,7 +250,7 @@ def commit_batch(write: WritePath, batch: Batch, *, screen: Screen | None = None
 
     Under the write lock, what the checks of :func:`prepare_batch` read from the store is read again
     (the linked records, and ``screen``'s context, with its duplicates); the checks run again only if
-    any of it changed or some records were screened out."""
+    any of it changed, some records were screened out, or a new category shape is in force."""
     outcomes = batch.outcomes
     with _lock(write.store):
         linked = index(write.linked(set(), batch.links))
@@ -256,7 +259,8 @@ def commit_batch(write: WritePath, batch: Batch, *, screen: Screen | None = None
             outcomes[key].refusal, outcomes[key].problems = refusal, problems
         candidates = [item for item in batch.allowed if item.key not in screened]
         results = batch.results
-        if candidates and (screened or linked != batch.linked or extra != batch.context):
+        if candidates and (screened or linked != batch.linked or extra != batch.context
+                           or write.validator is not batch.validator):
             results = _validate(write, batch.facts_of(candidates), candidates, linked, extra)
         accepted: list[BatchItem] = []
         for item in candidates:

@@ -57,6 +57,20 @@ def test_a_batch_is_checked_again_when_its_mpan_was_taken_meanwhile(registry: Re
     assert [(p["path"], p["severity"]) for p in outcomes[0].problems] == [("importMPAN", "Warning")]
 
 
+def test_a_batch_is_checked_again_when_a_category_shape_was_published_meanwhile(registry: Registry,
+                                                                               fsp: Principal) -> None:
+    body = asset_body(assetCategory="HEAT_PUMP", demandTechType="HEAT_PUMP", storageCapacity=None, serialNumber="HP-1")
+    prepared = registry.bulk._prepare(fsp, _rows([body]))
+    shape = registry.settings.resource("shapes", "categories", "HEAT_PUMP.ttl").read_text(encoding="utf-8")
+    registry.categories.publish(SYSTEM, "HEAT_PUMP", shape.replace(
+        'sh:message "demandTechType is required for HEAT_PUMP" ]',
+        'sh:message "demandTechType is required for HEAT_PUMP" ] , [ sh:path fmar:installedCapacity ; sh:minCount 1 ]'),
+        reason="installed capacity now required")
+    outcomes = commit_batch(registry.write, prepared.batch, screen=lambda items: registry.bulk._screen(
+        items, prepared.keys))
+    assert [p["path"] for p in outcomes[0].problems] == ["installedCapacity"]
+
+
 def test_duplicates_are_found_across_batches_read_ahead(registry: Registry, fsp: Principal) -> None:
     bodies = list(generate(5, seed=6))
     reports = list(registry.bulk.run(fsp, _rows(bodies + [bodies[1], bodies[4]]), batch_size=2))
