@@ -125,7 +125,7 @@ def import_assets(file: Annotated[Path, typer.Argument(help="NDJSON (one asset a
                   data_dir: DataDir,
                   org: Annotated[str, typer.Option(help="The FSP the assets are registered for (ID or IRI).")],
                   report: Annotated[Path | None, typer.Option(help="Write the report (NDJSON) here.")] = None,
-                  batch: Annotated[int, typer.Option(min=1, help="Records per batch.")] = 1000) -> None:
+                  batch: Annotated[int, typer.Option(min=1, help="Records per batch.")] = 2000) -> None:
     """Register assets from a file, with a progress bar; run it again to resume after an interruption."""
     import hashlib
     import json

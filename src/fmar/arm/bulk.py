@@ -51,6 +51,10 @@ _SERIAL_NUMBER, _FRIENDLY_CODE = term(FMAR.serialNumber), term(FMAR.friendlyCode
 _RESUME = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?id WHERE { GRAPH ?g { ?e fmar:operation "asset.create" ; fmar:requestId ?id } FILTER STRSTARTS(?id, ?prefix) }"""
 
+#: Records per batch: large enough to spread each batch's fixed costs (one look-up, one staging store, one
+#: bulk load), small enough to keep a batch's memory low and its report prompt (bench/README.md).
+BATCH_SIZE = 2000
+
 #: One input record: its index, its body (None when unreadable) and why it could not be read.
 Row = tuple[int, dict[str, Any] | None, str | None]
 
@@ -155,7 +159,7 @@ class BulkImport:
     def __init__(self, registry: Registry) -> None:
         self.r = registry
 
-    def run(self, principal: Principal, rows: Iterable[Row], batch_size: int = 1000, request_id: str | None = None,
+    def run(self, principal: Principal, rows: Iterable[Row], batch_size: int = BATCH_SIZE, request_id: str | None = None,
             tag: Callable[[int], str] | None = None) -> Iterator[RecordReport]:
         """Report lines in input order, a batch at a time (so a huge file needs little memory).
 
