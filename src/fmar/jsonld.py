@@ -26,6 +26,7 @@ from fmar.errors import MalformedBody, Unprocessable
 from fmar.graphs import new_graph
 from fmar.iris import CONTEXT_URL
 from fmar.ntriples import literal, term, to_node
+from fmar.store.oxigraph import valid_iri
 
 _ALLOWED_KEYWORDS = {"@context", "@id", "@type"}
 RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -136,8 +137,16 @@ class JsonLdContext:
         flat = self.flat_terms(doc, record_type)
         subject = f"<{record}>"
         if flat is not None:
-            return [(subject, p, o) for p, o in flat]
-        return [(term(s), term(p), term(o)) for s, p, o in self.expanded_graph(doc, record)]
+            triples = [(subject, p, o) for p, o in flat]
+        else:
+            triples = [(term(s), term(p), term(o)) for s, p, o in self.expanded_graph(doc, record)]
+        for s, p, o in triples:
+            for node in (s, o):
+                if node[0] == "<" and not valid_iri(node[1:-1]):
+                    name = self.term_for.get(p[1:-1], p)
+                    raise Unprocessable(f"{name}: {node[1:-1].rsplit('/', 1)[-1]!r} is neither a code nor an IRI",
+                                        pointer=f"/{name}")
+        return triples
 
     def expanded_graph(self, doc: dict[str, Any], record: URIRef) -> Graph:
         """The full JSON-LD to RDF algorithm (pyld), nested nodes skolemised under ``record``."""

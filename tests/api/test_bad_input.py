@@ -54,6 +54,7 @@ def test_malformed_json_is_400(world: World, content: bytes) -> None:
     (org_body(registeredAddress={"addressLine1": "x", "planet": "Mars"}), "planet"),
     (org_body(type="User"), "type"),
     (org_body(identifier="x"), "identifier"),
+    (org_body(roles=["FSP%zz"]), "neither a code nor an IRI"),
     (org_body(status="Active"), "status"),
     ({"@context": {"legalName": "http://evil.example/name"}, **org_body()}, "inline"),
     ({"@context": "https://schema.org/", **org_body()}, "not the FMAR context"),

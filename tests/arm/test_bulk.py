@@ -78,15 +78,16 @@ def test_duplicates_are_found_across_batches_read_ahead(registry: Registry, fsp:
     assert [r.id for r in reports[5:]] == [reports[1].id, reports[4].id]
 
 
-def test_lone_surrogates_and_bad_utf8_are_rejected_records_not_a_failed_batch(registry: Registry,
+def test_text_that_no_store_can_hold_is_a_rejected_record_not_a_failed_batch(registry: Registry,
                                                                             fsp: Principal) -> None:
     good = list(generate(2, seed=7))
     lines = [json.dumps(good[0]).encode(), json.dumps({**good[1], "manufacturer": "\ud800"}).encode(),
-             b'{"assetName": "caf\xe9"}', json.dumps(good[1]).encode()]
+             b'{"assetName": "caf\xe9"}', json.dumps({**good[1], "dno": "UKPN%zz"}).encode(), json.dumps(good[1]).encode()]
     reports = list(registry.bulk.run(fsp, read_ndjson(lines)))
-    assert _statuses(reports) == ["created", "rejected", "rejected", "created"]
+    assert _statuses(reports) == ["created", "rejected", "rejected", "rejected", "created"]
     assert "surrogate" in reports[1].violations[0]["message"]
     assert "UTF-8" in reports[2].violations[0]["message"]
+    assert reports[3].violations[0]["path"] == "dno"
 
 
 def test_ahead_keeps_order_raises_errors_and_stops_with_its_consumer() -> None:
