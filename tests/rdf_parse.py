@@ -25,3 +25,9 @@ def parse_rdf(text: str, media: str, context: dict[str, Any] | None = None) -> G
     for triple in ox.parse(text.encode(), format=FORMATS[media]):
         graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
     return graph
+
+
+def parse_nquads(text: str) -> set[tuple[Any, Any, Any, Any]]:
+    """The quads of N-Quads text, as rdflib terms."""
+    return {(to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object), to_rdflib(q.graph_name))
+            for q in ox.parse(text.encode(), format=ox.RdfFormat.N_QUADS)}

@@ -13,11 +13,14 @@ import pytest
 from fmar.access.principal import SYSTEM, Principal
 from fmar.arm.bulk import RecordReport, ahead, read_ndjson
 from fmar.arm.generator import generate
+from fmar.audit.events import DEFLATE_OVER, change_set_of
 from fmar.bootstrap import load_reference
 from fmar.config import Settings
+from fmar.iris import FMAR
 from fmar.registry import Registry
 from fmar.writepath import commit_batch
 from tests.conftest import asset_body, mpan, org_body
+from tests.rdf_parse import parse_nquads
 
 
 @pytest.fixture
@@ -88,6 +91,19 @@ def test_text_that_no_store_can_hold_is_a_rejected_record_not_a_failed_batch(reg
     assert "surrogate" in reports[1].violations[0]["message"]
     assert "UTF-8" in reports[2].violations[0]["message"]
     assert reports[3].violations[0]["path"] == "dno"
+
+
+def test_a_batch_event_keeps_its_whole_change_set_deflated(registry: Registry, fsp: Principal) -> None:
+    reports = list(registry.bulk.run(fsp, _rows(list(generate(300, seed=8)))))
+    assert _statuses(reports) == ["created"] * 300
+    rows = registry.store.select("""PREFIX fmar: <https://w3id.org/fmar#>
+        SELECT ?p ?v WHERE { GRAPH ?g { ?e fmar:operation "asset.create" ; ?p ?v
+        FILTER (?p IN (fmar:addedTriples, fmar:addedTriplesDeflated)) } }""")
+    assert [r["p"] for r in rows] == [FMAR.addedTriplesDeflated]
+    predicate, text = change_set_of(rows[0]["p"], rows[0]["v"])  # type: ignore[arg-type]
+    assert predicate == FMAR.addedTriples and len(text) > max(DEFLATE_OVER, 5 * len(str(rows[0]["v"])))
+    graph, assets = registry.iris.org_graph(fsp.org), str(registry.iris.record("assets", ""))  # type: ignore[arg-type]
+    assert parse_nquads(text) == {q for q in registry.store.quads() if q[3] == graph and str(q[0]).startswith(assets)}
 
 
 def test_ahead_keeps_order_raises_errors_and_stops_with_its_consumer() -> None:
