@@ -110,7 +110,7 @@ class CompiledValidator:
     """Validates records against compiled shapes; the same results as pyshacl, much sooner."""
 
     def __init__(self, shapes: Graph, term_for: dict[str, str], rules: Iterable[Rule] = (),
-                 sparql: Callable[[Graph], SparqlRunner] | None = None) -> None:
+                 sparql: Callable[[list[tuple[Node, Node, Node]]], SparqlRunner] | None = None) -> None:
         self.shapes = shapes
         self.term_for = term_for
         self.rules = list(rules)
@@ -138,7 +138,8 @@ class CompiledValidator:
         self.reference = index(reference)
         self._memo.clear()
         if self._sparql_over is not None:
-            self.sparql = self._sparql_over(reference)
+            wanted = self.sparql_predicates  # only what the queries can match is staged
+            self.sparql = self._sparql_over([t for t in reference if wanted is None or term(t[1]) in wanted])
 
     # ------------------------------------------------------------------ compiling
 
@@ -430,7 +431,7 @@ def _predicates_read(selects: Sequence[str]) -> frozenset[str] | None:
     None when a query could match any predicate (a variable in predicate position, a negated path)."""
     from rdflib.plugins.sparql import prepareQuery
 
-    found: set[str] = {_RDF_TYPE}
+    found: set[str] = set()
 
     def in_path(p: Any) -> bool:
         if isinstance(p, URIRef):
