@@ -121,10 +121,13 @@ class Staging:
         store.bulk_load(input=self._reference, format=ox.RdfFormat.N_QUADS)
         return store
 
-    def select_over(self, triples: Iterable[tuple[str, str, str]], queries: Sequence[str],
+    def select_over(self, sources: Sequence[Mapping[str, Mapping[str, list[str]]]], queries: Sequence[str],
                     predicates: frozenset[str] | None = None) -> list[list[dict[str, Node]]]:
+        """Each SELECT's rows over the reference and the facts of ``sources`` (subject → predicate → objects,
+        N-Triples terms), of which only the triples of ``predicates`` are staged when given."""
         graph = ox.NamedNode(f"urn:fmar:staging:{uuid.uuid4()}")
-        lines = [f"{s} {p} {o} {graph} .\n" for s, p, o in triples if predicates is None or p in predicates]
+        lines = [f"{s} {p} {o} {graph} .\n" for facts in sources for s, po in facts.items() for p, objects in po.items()
+                 if predicates is None or p in predicates for o in objects]
         text = "".join(lines).encode()
         if len(lines) >= self.LARGE_QUADS:
             store = self._fresh()

@@ -60,9 +60,10 @@ _ABSENCE = {SH.minCount, SH.hasValue, SH.equals}
 
 
 class SparqlRunner(Protocol):
-    def select_over(self, triples: Iterable[tuple[str, str, str]], queries: Sequence[str],
+    def select_over(self, sources: Sequence[Facts], queries: Sequence[str],
                     predicates: frozenset[str] | None = None) -> list[list[dict[str, Node]]]:
-        """Run each SELECT over the reference data plus ``triples`` (only those of ``predicates``, when given)."""
+        """Run each SELECT over the reference data plus the facts of ``sources`` (only the triples of
+        ``predicates``, when given)."""
 
 
 class ShapeError(ValueError):
@@ -302,14 +303,14 @@ class CompiledValidator:
         if self.sparql is None:
             raise ShapeError("SPARQL constraints need a SPARQL runner")
         queries = [job.select if job.free else _bind_this(job.select, nodes) for _, job, nodes in jobs]
-        triples = [(s, p, o) for source in (facts, linked or {}) for s, po in source.items() for p, os in po.items()
-                   for o in os]
+        answers = self.sparql.select_over([facts, linked or {}], queries, self.sparql_predicates)
         trees = []
-        for (shape, job, nodes), rows in zip(jobs, self.sparql.select_over(triples, queries, self.sparql_predicates),
-                                             strict=True):
-            wanted = _names(nodes) if job.free else None
+        names_of: dict[_NodeShape, frozenset[str]] = {}
+        for (shape, job, nodes), rows in zip(jobs, answers, strict=True):
+            if rows and job.free and shape not in names_of:
+                names_of[shape] = _names(nodes)
             for row in rows:
-                if wanted is not None and str(row["this"]) not in wanted:
+                if job.free and str(row["this"]) not in names_of[shape]:
                     continue  # an unbound run also answers for other nodes: linked or context records
                 message = job.message or shape.message
                 trees.append(ShapeResult(row["this"], row.get("path"), row.get("value", row["this"]),
