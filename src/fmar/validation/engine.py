@@ -430,8 +430,6 @@ def _bind_this(select: str, nodes: list[str]) -> str:
 def _predicates_read(selects: Sequence[str]) -> frozenset[str] | None:
     """The predicates the SPARQL constraints can match (N-Triples), so only those triples need staging;
     None when a query could match any predicate (a variable in predicate position, a negated path)."""
-    from rdflib.plugins.sparql import prepareQuery
-
     found: set[str] = set()
 
     def in_path(p: Any) -> bool:
@@ -462,11 +460,8 @@ def _predicates_read(selects: Sequence[str]) -> frozenset[str] | None:
         return True
 
     for select in selects:
-        try:
-            algebra = prepareQuery(select).algebra
-        except Exception:  # noqa: BLE001 - a query rdflib cannot read is staged in full, never half
-            return None
-        if not walk(algebra):
+        algebra = _algebra(select)
+        if algebra is None or not walk(algebra):  # a query rdflib cannot read is staged in full, never half
             return None
     return frozenset(found)
 
@@ -477,8 +472,6 @@ _RAW_PATHS = {"PathAlternative", "PathSequence", "PathElt", "PathEltOrInverse"}
 def _binds_this(select: str) -> bool:
     """Whether every solution of the query binds ``$this`` through a triple pattern of its top-level group
     (then pre-binding ``$this`` equals running the query unbound and keeping the rows of the focus node)."""
-    from rdflib.plugins.sparql import prepareQuery
-
     this = Variable("this")
 
     def binds(x: Any) -> bool:
@@ -498,10 +491,20 @@ def _binds_this(select: str) -> bool:
             return binds(x.p1) and binds(x.p2)
         return False  # LIMIT, GROUP BY, VALUES, GRAPH, SERVICE, subqueries: pre-bind, as the spec says
 
+    algebra = _algebra(select)
+    return algebra is not None and binds(algebra)  # a query rdflib cannot read is pre-bound, never run unbound
+
+
+@lru_cache(maxsize=1024)
+def _algebra(select: str) -> CompValue | None:
+    """rdflib's algebra of a constraint's query, read once (its parser takes tens of milliseconds a query)."""
+    from rdflib.plugins.sparql import prepareQuery
+
     try:
-        return binds(prepareQuery(select).algebra)
-    except Exception:  # noqa: BLE001 - a query rdflib cannot read is pre-bound, never run unbound
-        return False
+        algebra: CompValue = prepareQuery(select).algebra
+    except Exception:  # noqa: BLE001 - any parse failure means: do not reason about this query
+        return None
+    return algebra
 
 
 def _constraint_name(iri: Node) -> str:
