@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     jwks_url: str | None = Field(default=None, description="Verify tokens of an external issuer by this JWKS URL.")
     material_change_share: float = Field(default=0.10, ge=0, description="Rated capacity move that makes an update material.")
     validator: str = Field(default="compiled", description="'compiled' (fast) or 'pyshacl' (the reference).")
+    sparql_time_limit: float = Field(default=10.0, gt=0, description="Seconds a SPARQL query may run.")
+    sparql_row_cap: int = Field(default=100_000, ge=1, description="Most rows (or triples) a SPARQL answer may have.")
+    sparql_max_query_bytes: int = Field(default=65_536, ge=1, description="Longest SPARQL query or update (413 above).")
+    sparql_workers: int = Field(default=4, ge=1, description="Queries that may run at once (the rest wait).")
     company_verifier: str = Field(default="offline", description="'offline' (format only) or 'companies-house'.")
     companies_house_url: str = Field(default="https://api.company-information.service.gov.uk")
     companies_house_key: str | None = None

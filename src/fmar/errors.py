@@ -90,3 +90,24 @@ class ValidationFailed(FmarError):
 
 class PreconditionRequired(FmarError):
     status, slug, title = 428, "precondition-required", "If-Match required"
+
+
+class QuerySyntax(FmarError):
+    """A SPARQL query or update the engine cannot parse."""
+
+    slug, title = "sparql-syntax", "SPARQL syntax error"
+
+
+class SparqlRefused(FmarError):
+    """A SPARQL request the endpoint never runs (SERVICE, LOAD): refused before it reaches the store."""
+
+    status, slug, title = 403, "sparql-refused", "SPARQL operation not allowed"
+
+
+class ResultTooLarge(FmarError):
+    status, slug, title = 422, "sparql-row-cap", "The result is over the row cap"
+
+
+class QueryTimeout(FmarError):
+    status, slug, title = 503, "sparql-time-limit", "The query ran past its time limit"
+

@@ -27,6 +27,7 @@ class Registry:
         from fmar.arm.bulk import BulkImport
         from fmar.arm.categories import Categories
         from fmar.arm.export import Export
+        from fmar.sparql.endpoint import SparqlEndpoint
         from fmar.spum.organisations import Organisations
         from fmar.spum.platforms import Platforms
         from fmar.spum.users import Users
@@ -52,11 +53,17 @@ class Registry:
         if published:
             self.use_shapes(self.categories.merged(published))
         self.export = Export(self)
+        self.sparql = SparqlEndpoint(self)
 
     def use_shapes(self, shapes: Graph) -> None:
         """Validate with these shapes from now on (a category shape was published)."""
         self.validator = make_validator(self.settings.validator, shapes, self.context.term_for)
         self.write.validator = self.validator
+        self.write._reference = None
+        self.assets._tables = None
+
+    def forget_cached(self) -> None:
+        """Read what is cached from the store again (after a SPARQL update changed it underneath)."""
         self.write._reference = None
         self.assets._tables = None
 

@@ -21,6 +21,7 @@ from fmar.errors import ValidationFailed
 from fmar.graphs import new_graph
 from fmar.iris import FMAR, Iris
 from fmar.ntriples import quad_line, term
+from fmar.sparql.lexer import Token
 from fmar.store import GraphStore, Quad
 from fmar.validation.engine import CompiledValidator, index, index_terms
 from fmar.validation.shacl import Facts, Result, Validator
@@ -118,6 +119,21 @@ class WritePath:
         """A light audit event for a read of restricted data (an export): who, what, when."""
         event, quads = event_quads(self.iris, EventInfo(operation, principal, [], detail, None, request_id), "", "")
         self.store.apply([], quads)
+        return event
+
+    def run_update(self, principal: Principal, update: str, found: Sequence[Token], base_iri: str,
+                   request_id: str | None = None) -> URIRef:
+        """A SPARQL update (the admin's; screened by the caller), with its audit event in the same transaction.
+
+        The event records the update itself rather than a triple-level change set."""
+        self.policy.require_role(principal, "sparql.update")
+        if found and found[-1].kind == "punct" and found[-1].text == ";":  # a trailing ';' ends the update
+            update = update[:found[-1].start]
+        info = EventInfo("sparql.update", principal, [], None, None, request_id, statement=update)
+        event, audit = event_quads(self.iris, info, "", "")
+        data = " ".join(f"GRAPH <{g}> {{ {quad_line(s, p, o)[:-2]} }}" for s, p, o, g in audit)
+        with _lock(self.store):
+            self.store.run_update(f"{update}\n;\nINSERT DATA {{ {data} }}", base_iri)
         return event
 
     def commit(self, change: Change) -> Committed:

@@ -36,6 +36,8 @@ category.list            any any any any any any any any any
 category.read            any any any any any any any any any
 category.update          any - - - - - - - -
 category.deprecate       any - - - - - - - -
+sparql.query             any any own area public delegated|public public public public
+sparql.update            any - - - - - - - -
 """
 COLUMNS = ("admin", "regulator", "fsp", "so", "supplier", "platform", "consumer", "applicant", "anonymous")
 
@@ -52,4 +54,4 @@ def test_delegable_scopes_are_the_platform_delegated_cells() -> None:
     policy = Policy(Settings().resource("data", "policy.csv"))
     assert policy.delegable == ["asset.create", "asset.deregister", "asset.export", "asset.list", "asset.read",
                                 "asset.update",
-                                "organisation.list", "organisation.read", "organisation.update"]
+                                "organisation.list", "organisation.read", "organisation.update", "sparql.query"]

@@ -75,10 +75,13 @@ RECIPES: dict[str, Recipe] = {
                                                     json={"status": "Verified", "note": "ok"}, headers=h),
     "asset.deregister": lambda w, h, t: w.client.post(f"/assets/{w.asset(t)}/deregister",
                                                       json={"reason": "DECOMMISSIONED"}, headers=h),
+    "sparql.query": lambda w, h, t: w.client.get("/sparql", params={"query": "ASK {}"}, headers=h),
+    "sparql.update": lambda w, h, t: w.client.post("/sparql/update", content=b"INSERT DATA { }",
+                                                   headers={**h, "Content-Type": "application/sparql-update"}),
 }
 #: Operations whose target is not one organisation's record (decided by role; results filtered).
 UNTARGETED = {"meta.read", "organisation.create", "organisation.list", "asset.list", "category.list", "category.read",
-              "category.update", "category.deprecate"}
+              "category.update", "category.deprecate", "sparql.update"}
 _serials = iter(range(10**6))
 
 
@@ -140,7 +143,8 @@ def test_policy_row(world: World, operation: str, role: str) -> None:
             if own:
                 assert (own in listed) == _allowed(role, operation, own=True)
         return
-    if operation in ("asset.list", "asset.export"):  # by role; what each caller finds: tests/api/test_assets.py
+    if operation in ("asset.list", "asset.export", "sparql.query"):
+        # by role; what each caller finds: tests/api/test_assets.py, tests/sparql/test_access.py
         _check(RECIPES[operation](world, headers, other), bool(POLICY.scopes(role, operation)), role, operation)
         return
     if operation in UNTARGETED or operation == "auth.token":

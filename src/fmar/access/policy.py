@@ -8,6 +8,7 @@ Cells hold the scopes a role has for an operation, joined by ``|``:
 * ``own-manager`` – the same, and the caller administers it or manages its assets;
 * ``area`` – records in a system operator's network areas (DNO licence areas);
 * ``delegated`` – a platform acting On-Behalf-Of an FSP whose delegation names the operation;
+* ``public`` – the public graphs only (reference data and the public asset view; ``access/datasets.py``);
 * ``-`` – none.
 
 A caller that may not even read the target organisation is told 404, not 403, so
@@ -25,7 +26,7 @@ from rdflib import URIRef
 from fmar.access.principal import ROLES, Principal
 from fmar.errors import Forbidden, NotFound, Unauthorized
 
-SCOPES = {"any", "own", "own-admin", "own-manager", "area", "delegated"}
+SCOPES = {"any", "own", "own-admin", "own-manager", "area", "delegated", "public"}
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from rdflib import Graph, URIRef
 
-from fmar.errors import NotAcceptable, UnsupportedMediaType
+from fmar.errors import UnsupportedMediaType
 from fmar.jsonld import parse_json
+from fmar.media import choose_media
 from fmar.store.oxigraph import serialize
 
 JSON_LD = "application/ld+json"
@@ -18,33 +19,9 @@ RDF_FORMATS = (JSON_LD, "application/json", "text/turtle", "application/n-triple
 JSON_BODIES = {"application/json", JSON_LD}
 
 
-def _accepted(header: str | None) -> list[tuple[str, float]]:
-    """Media ranges of an Accept header, best first (RFC 9110 §12.5.1)."""
-    ranges = []
-    for n, item in enumerate((header or "*/*").split(",")):
-        media, *params = (part.strip() for part in item.split(";"))
-        q = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if media:
-            ranges.append((media.lower(), q, -n))
-    ranges.sort(key=lambda r: (r[1], r[2]), reverse=True)
-    return [(m, q) for m, q, _ in ranges if q > 0]
-
-
 def choose(request: Request, offered: list[str]) -> str:
     """The first offered media type the caller accepts most, or 406 listing what is offered."""
-    for media, _ in _accepted(request.headers.get("accept")):
-        for candidate in offered:
-            main, _, sub = media.partition("/")
-            if media in {candidate, "*/*"} or (sub == "*" and candidate.startswith(main + "/")):
-                return candidate
-    raise NotAcceptable(f"this resource is available as {', '.join(offered)}", offered=offered)
+    return choose_media(request.headers.get("accept"), offered)
 
 
 def record_response(request: Request, graph: Graph, record: URIRef, body: dict[str, Any],

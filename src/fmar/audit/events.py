@@ -29,6 +29,8 @@ class EventInfo:
     justification: str | None = None
     request_id: str | None = None
     material: Sequence[str] = ()
+    #: A SPARQL update, recorded as it was run.
+    statement: str | None = None
 
 
 def nquads(quads: Iterable[Quad]) -> str:
@@ -83,7 +85,7 @@ def event_quads(iris: Iris, info: EventInfo, removed: str, added: str) -> tuple[
     for name in info.material:
         quads.append((event, FMAR.materialChange, Literal(name), graph))
     for pred, value in ((FMAR.reason, info.reason), (FMAR.justification, info.justification),
-                        (FMAR.requestId, info.request_id)):
+                        (FMAR.requestId, info.request_id), (FMAR.sparqlUpdate, info.statement)):
         if value:
             quads.append((event, pred, Literal(value), graph))
     return event, quads

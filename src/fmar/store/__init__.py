@@ -8,6 +8,7 @@ embedded implementation (on disk, or in memory for tests).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -16,6 +17,23 @@ from rdflib.term import Node, URIRef
 
 Quad = tuple[Node, Node, Node, URIRef]
 Row = dict[str, Node]
+
+
+class SparqlSyntaxError(ValueError):
+    """The store could not parse a SPARQL query or update."""
+
+
+@dataclass
+class Answer:
+    """A SPARQL query's answer, its terms in N-Triples syntax (:mod:`fmar.ntriples`): a boolean (ASK),
+    rows of ``variables`` (SELECT; None where unbound), or triples (CONSTRUCT, DESCRIBE). Rows and
+    triples are read lazily: stop reading and the engine stops."""
+
+    form: str  # "boolean" | "solutions" | "triples"
+    boolean: bool = False
+    variables: list[str] = field(default_factory=list)
+    rows: Iterator[tuple[str | None, ...]] = field(default_factory=lambda: iter(()))
+    triples: Iterator[tuple[str, str, str]] = field(default_factory=lambda: iter(()))
 
 
 class GraphStore(Protocol):
@@ -41,6 +59,21 @@ class GraphStore(Protocol):
 
     def add_nquads(self, text: str) -> None:
         """Add many quads, given as N-Quads text, fast (a bulk load): for batches of new records."""
+
+    def answer(self, query: str, *, default_graphs: Sequence[str] | None, named_graphs: Sequence[str] | None,
+               base_iri: str | None = None) -> Answer:
+        """Run a SPARQL query on a dataset of named graphs (IRIs): ``default_graphs`` merged as the default
+        graph (None: every graph), ``named_graphs`` for ``GRAPH`` (None: every graph). Raises
+        :class:`SparqlSyntaxError`."""
+
+    def run_update(self, update: str, base_iri: str | None = None) -> None:
+        """Run a SPARQL update, atomically, under the write lock. Raises :class:`SparqlSyntaxError`."""
+
+    def graph_names(self) -> list[str]:
+        """The IRIs of the named graphs in the store."""
+
+    def graph_nquads(self, name: str) -> str:
+        """Every triple of one named graph, as N-Triples text."""
 
     def load(self, paths: Sequence[Path], graph: URIRef) -> None:
         """Replace a named graph with the contents of RDF files, atomically."""

@@ -15,7 +15,7 @@ from rdflib.term import Node
 
 from fmar.graphs import new_graph
 from fmar.ntriples import term
-from fmar.store import Quad, Row
+from fmar.store import Answer, Quad, Row, SparqlSyntaxError
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _FORMATS = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES, ".rdf": ox.RdfFormat.RDF_XML,
@@ -80,6 +80,18 @@ SERIALISERS = {"text/turtle": ox.RdfFormat.TURTLE, "application/n-triples": ox.R
 PREFIXES = {"fmar": "https://w3id.org/fmar#", "dcterms": "http://purl.org/dc/terms/",
             "xsd": "http://www.w3.org/2001/XMLSchema#", "sh": "http://www.w3.org/ns/shacl#",
             "rdfs": "http://www.w3.org/2000/01/rdf-schema#", "owl": "http://www.w3.org/2002/07/owl#"}
+
+
+def convert_ntriples(text: str, media: str) -> bytes:
+    """N-Triples text as another RDF syntax (Turtle, RDF/XML, JSON-LD), written by Oxigraph."""
+    triples = list(ox.parse(text.encode(), format=ox.RdfFormat.N_TRIPLES))
+    output = ox.serialize(triples, format=_SYNTAXES[media], prefixes=PREFIXES if media == "text/turtle" else None)
+    assert output is not None  # noqa: S101 - no output file given, so bytes come back
+    return output
+
+
+_SYNTAXES = {"text/turtle": ox.RdfFormat.TURTLE, "application/n-triples": ox.RdfFormat.N_TRIPLES,
+             "application/rdf+xml": ox.RdfFormat.RDF_XML, "application/ld+json": ox.RdfFormat.JSON_LD}
 
 
 def serialize(graph: Graph, media: str) -> bytes:
@@ -229,6 +241,44 @@ class OxigraphStore:
         data = text.encode()
         with self.write_lock:
             self._store.bulk_load(input=data, format=ox.RdfFormat.N_QUADS, lenient=True)
+
+    def answer(self, query: str, *, default_graphs: Sequence[str] | None, named_graphs: Sequence[str] | None,
+               base_iri: str | None = None) -> Answer:
+        options: dict[str, object] = {"base_iri": base_iri}
+        if default_graphs is None:
+            options["use_default_graph_as_union"] = True
+        else:
+            options["default_graph"] = [_named(g) for g in default_graphs]
+        if named_graphs is not None:
+            options["named_graphs"] = [_named(g) for g in named_graphs]
+        try:
+            result = self._store.query(query, **options)  # type: ignore[arg-type]
+        except SyntaxError as exc:
+            raise SparqlSyntaxError(str(exc)) from exc
+        if isinstance(result, ox.QueryBoolean):
+            return Answer("boolean", boolean=bool(result))
+        if isinstance(result, ox.QuerySolutions):
+            names = [v.value for v in result.variables]
+            rows = (tuple(None if (t := row[n]) is None else str(t) for n in names) for row in result)
+            return Answer("solutions", variables=names, rows=rows)
+        return Answer("triples", triples=((str(t.subject), str(t.predicate), str(t.object)) for t in result))
+
+    def run_update(self, update: str, base_iri: str | None = None) -> None:
+        with self.write_lock:
+            try:
+                self._store.update(update, base_iri=base_iri)
+            except SyntaxError as exc:
+                raise SparqlSyntaxError(str(exc)) from exc
+
+    def graph_names(self) -> list[str]:
+        return [g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode)]
+
+    def graph_nquads(self, name: str) -> str:
+        triples = [ox.Triple(q.subject, q.predicate, q.object)
+                   for q in self._store.quads_for_pattern(None, None, None, _named(name))]
+        output = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        assert output is not None  # noqa: S101 - no output file given, so bytes come back
+        return output.decode()
 
     def load(self, paths: Sequence[Path], graph: URIRef) -> None:
         target = ox.NamedNode(str(graph))
