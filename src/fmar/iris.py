@@ -38,6 +38,7 @@ class Iris:
     def __init__(self, base: str) -> None:
         self.base = base if base.endswith("/") else base + "/"
         self._org_graphs: dict[URIRef, URIRef] = {}
+        self._asset_graphs: dict[tuple[URIRef, URIRef], URIRef] = {}
 
     def record(self, collection: str, identifier: str) -> URIRef:
         """``{base}{collection}/{id}``."""
@@ -52,6 +53,17 @@ class Iris:
         graph = self._org_graphs.get(org)
         if graph is None:
             graph = self._org_graphs[org] = self.graph(f"org/{self.identifier(org)}")
+        return graph
+
+    def asset_graph(self, org: URIRef, area: URIRef | None) -> URIRef:
+        """The graph of an organisation's assets in one DNO area (``graph/org/{id}/area/{code}``; its
+        organisation graph for assets in no area): the restricted facts an SO of the area may read."""
+        if area is None:
+            return self.org_graph(org)
+        key = (org, area)
+        graph = self._asset_graphs.get(key)
+        if graph is None:
+            graph = self._asset_graphs[key] = URIRef(f"{self.org_graph(org)}/area/{notation(str(area))}")
         return graph
 
     @property

@@ -26,13 +26,19 @@ _RECORD = """SELECT ?g ?s ?p ?o WHERE { GRAPH ?g {
 } }"""
 
 
+#: Facts the registry derives for views (``data/views/``), beside a record but never part of it.
+DERIVED = frozenset({FMAR.postcodeDistrict})
+
+
 def load_record(store: GraphStore, record: URIRef) -> tuple[Graph, URIRef | None]:
-    """The record's triples and its named graph (empty graph and None when it does not exist)."""
+    """The record's triples (from every graph it is written in: its own, and the public view's) and its
+    named graph (empty graph and None when it does not exist)."""
     graph = new_graph()
     named: URIRef | None = None
     for row in store.select(_RECORD, bindings={"r": record}):
         named = URIRef(str(row["g"]))
-        graph.add((row["s"], row["p"], row["o"]))
+        if row["p"] not in DERIVED:
+            graph.add((row["s"], row["p"], row["o"]))
     return graph, named
 
 

@@ -33,12 +33,15 @@ WHERE { ?r a ?type . OPTIONAL { ?r fmar:status ?status } OPTIONAL { ?r fmar:hasR
 
 @dataclass
 class RecordChange:
-    """One record's triples before and after, in its named graph."""
+    """One record's triples before and after, in its named graph (``previous``: the graph they leave, when
+    the record moves). ``derived`` triples (a public view's) are written but not validated."""
 
     record: URIRef
     graph: URIRef
     before: Graph
     after: Graph
+    previous: URIRef | None = None
+    derived: bool = False
 
 
 @dataclass
@@ -143,13 +146,14 @@ class WritePath:
         with _lock(self.store):
             for check in change.checks:
                 check()
-            if len(change.records) == 1:
-                data = change.records[0].after
+            validated = [rc for rc in change.records if not rc.derived]
+            if len(validated) == 1:
+                data = validated[0].after
             else:
                 data = new_graph()
-                for rc in change.records:
+                for rc in validated:
                     data += rc.after
-            warnings = self.check(data, [rc.record for rc in change.records if len(rc.after)],
+            warnings = self.check(data, list(dict.fromkeys(rc.record for rc in validated if len(rc.after))),
                                   change.justification, change.context)
             if warnings:
                 _attach_warnings(change.records[0], warnings)
@@ -157,9 +161,14 @@ class WritePath:
             added: list[Quad] = []
             for rc in change.records:
                 before, after = set(rc.before), set(rc.after)
+                if rc.previous is not None and rc.previous != rc.graph:  # the record moves: all of it
+                    removed += [(s, p, o, rc.previous) for s, p, o in before]
+                    added += [(s, p, o, rc.graph) for s, p, o in after]
+                    continue
                 removed += [(s, p, o, rc.graph) for s, p, o in before - after]
                 added += [(s, p, o, rc.graph) for s, p, o in after - before]
-            info = EventInfo(change.operation, change.principal, [rc.record for rc in change.records],
+            records = list(dict.fromkeys(rc.record for rc in change.records))
+            info = EventInfo(change.operation, change.principal, records,
                              change.reason, change.justification, change.request_id, tuple(change.material))
             event, audit = event_quads(self.iris, info, nquads(removed), nquads(added))
             self.store.apply(removed, added + audit)
@@ -181,6 +190,19 @@ class BatchItem:
     target_org: URIRef | None
     target_area: URIRef | None = None
     justification: str | None = None
+    #: The record's own facts of these predicates go to ``public_graph`` (its public view) instead.
+    public: frozenset[str] = frozenset()
+    public_graph: URIRef | None = None
+    #: Facts derived for the record's public view (written, not validated).
+    derived: list[Terms] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The record's quads as N-Quads lines, each in its graph."""
+        graph, subject = f"<{self.graph}>", f"<{self.record}>"
+        public = f"<{self.public_graph}>" if self.public_graph is not None else graph
+        lines = [f"{s} {p} {o} {public if s == subject and p in self.public else graph} .\n"
+                 for s, p, o in self.triples]
+        return lines + [f"{s} {p} {o} {public} .\n" for s, p, o in self.derived]
 
 
 @dataclass
@@ -287,11 +309,11 @@ def commit_batch(write: WritePath, batch: Batch, *, screen: Screen | None = None
             if violations or (warnings and not (item.justification and item.justification.strip())):
                 outcome.refusal, outcome.problems = "rejected", [r.as_dict() for r in found]
                 continue
-            item.triples += [(term(s), term(p), term(o)) for s, p, o in _warning_triples(item.record, warnings)]
+            item.triples += [(term(s), term(p), term(o)) for s, p, o in warning_triples(item.record, warnings)]
             outcome.warnings = warnings
             accepted.append(item)
         if accepted:
-            lines = [f"{s} {p} {o} <{item.graph}> .\n" for item in accepted for s, p, o in item.triples]
+            lines = [line for item in accepted for line in item.lines()]
             justifications = sorted({i.justification for i in accepted if i.justification})
             info = EventInfo(batch.operation, batch.principal, [item.record for item in accepted], None,
                              "; ".join(justifications) or None, request_id)
@@ -330,7 +352,7 @@ def merge_facts(*sources: Facts) -> Facts:
     return merged
 
 
-def _warning_triples(record: URIRef, warnings: Sequence[Result]) -> list[tuple[Node, Node, Node]]:
+def warning_triples(record: URIRef, warnings: Sequence[Result]) -> list[tuple[Node, Node, Node]]:
     """The accepted warnings, kept with the record."""
     triples: list[tuple[Node, Node, Node]] = []
     for n, warning in enumerate(warnings, start=1):
@@ -341,5 +363,5 @@ def _warning_triples(record: URIRef, warnings: Sequence[Result]) -> list[tuple[N
 
 
 def _attach_warnings(rc: RecordChange, warnings: Sequence[Result]) -> None:
-    for triple in _warning_triples(rc.record, warnings):
+    for triple in warning_triples(rc.record, warnings):
         rc.after.add(triple)

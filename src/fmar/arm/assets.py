@@ -14,6 +14,7 @@ from rdflib.namespace import OWL, RDF, XSD
 from rdflib.term import Node
 
 from fmar.access.principal import Principal
+from fmar.arm.public_view import PublicView
 from fmar.errors import BadRequest, Conflict, Duplicate, NotFound, PreconditionFailed, Unprocessable
 from fmar.graphs import new_graph
 from fmar.iris import DCTERMS, FMAR, code, new_id
@@ -30,7 +31,7 @@ from fmar.records import (
     with_status,
 )
 from fmar.validation.shacl import SH
-from fmar.writepath import Change, RecordChange
+from fmar.writepath import Change, RecordChange, warning_triples
 
 if TYPE_CHECKING:
     from fmar.registry import Registry
@@ -125,6 +126,7 @@ class Assets:
     def __init__(self, registry: Registry) -> None:
         self.r = registry
         self._tables: _Tables | None = None
+        self._view: PublicView | None = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -134,11 +136,38 @@ class Assets:
             raise NotFound(f"no asset {value!r}")
         return asset
 
-    def load(self, asset: URIRef) -> tuple[Graph, URIRef]:
+    def load(self, asset: URIRef) -> Graph:
         graph, named = load_record(self.r.store, asset)
         if named is None or (asset, RDF.type, FMAR.Asset) not in graph:
             raise NotFound("no such asset")
-        return graph, named
+        return graph
+
+    @property
+    def view(self) -> PublicView:
+        """The public asset view's definition (``data/views/public-assets.ttl``), read once."""
+        if self._view is None:
+            self._view = PublicView(self.r.settings.resource("data", "views", "public-assets.ttl"))
+        return self._view
+
+    def graph_of(self, record: Graph, asset: URIRef) -> URIRef:
+        """The graph of an asset's restricted facts: its operator's, for its DNO area."""
+        org, area = self.target(record, asset)
+        if org is None:
+            raise Unprocessable("operatedBy is required: the FSP that operates the asset", pointer="/operatedBy")
+        return self.r.iris.asset_graph(org, area)
+
+    def changes(self, asset: URIRef, before: Graph, after: Graph) -> list[RecordChange]:
+        """A new version of an asset as writes: its restricted facts in its operator's graph for its area
+        (moving there if that changed), its public facts and what the public view derives from them in
+        the public graph, so that the view is always in step with the record."""
+        public = self.r.iris.graph("public")
+        before_public, before_rest = self.view.split(before, asset)
+        after_public, after_rest = self.view.split(after, asset)
+        return [RecordChange(asset, self.graph_of(after, asset), before_rest, after_rest,
+                             previous=self.graph_of(before, asset) if len(before) else None),
+                RecordChange(asset, public, before_public, after_public),
+                RecordChange(asset, public, self.view.derived_graph(before, asset),
+                             self.view.derived_graph(after, asset), derived=True)]
 
     @staticmethod
     def target(graph: Graph, asset: URIRef) -> tuple[URIRef | None, URIRef | None]:
@@ -283,16 +312,17 @@ class Assets:
         new = self.new(principal, body)
         asset, graph = new.record, new.graph()
         self.r.policy.require(principal, "asset.create", new.org, "asset.read", new.area)
-        self.r.write.commit(Change("asset.create", principal, new.org,
-                                   [RecordChange(asset, self.r.iris.org_graph(new.org), new_graph(), graph)],
+        committed = self.r.write.commit(Change("asset.create", principal, new.org, self.changes(asset, new_graph(), graph),
                                    justification=new.justification, request_id=request_id,
                                    read_operation="asset.read", target_area=new.area,
                                    context=self._context(graph, asset), checks=self._uniqueness(graph, asset)))
+        for triple in warning_triples(asset, committed.warnings):  # accepted warnings are kept with the record
+            graph.add(triple)
         return asset, graph
 
     def get(self, principal: Principal, value: str) -> tuple[URIRef, Graph]:
         asset = self.parse(value)
-        graph, _ = self.load(asset)
+        graph = self.load(asset)
         org, area = self.target(graph, asset)
         self.r.policy.require(principal, "asset.read", org, "asset.read", area)
         return asset, graph
@@ -361,7 +391,7 @@ class Assets:
                request_id: str | None = None) -> tuple[URIRef, Graph, list[str]]:
         """UC-02.04: merge patch, revalidated in full; returns the terms that make the change material."""
         asset = self.parse(value)
-        before, named = self.load(asset)
+        before = self.load(asset)
         org, area = self.target(before, asset)
         self.r.policy.require(principal, "asset.update", org, "asset.read", area)
         patch = dict(patch)
@@ -388,12 +418,12 @@ class Assets:
             if etag(load_record(self.r.store, asset)[0]) != etag(before):
                 raise PreconditionFailed("the asset changed while the update was prepared")
 
-        self.r.write.commit(Change("asset.update", principal, org, [RecordChange(asset, named, before, after)],
+        self.r.write.commit(Change("asset.update", principal, org, self.changes(asset, before, after),
                                    reason=reason, justification=justification, request_id=request_id,
                                    read_operation="asset.read", target_area=area, material=material,
                                    context=self._context(after, asset),
                                    checks=[unchanged, *self._uniqueness(after, asset)]))
-        return asset, self.load(asset)[0], material
+        return asset, self.load(asset), material
 
     def _material(self, before: Graph, after: Graph, asset: URIRef) -> list[str]:
         """Category, an MPAN, or rated capacity moving by more than the configured share."""
@@ -414,7 +444,7 @@ class Assets:
                        request_id: str | None = None) -> tuple[URIRef, Graph]:
         """An SO of the asset's area, or the admin, marks it Verified or Query, with a note."""
         asset = self.parse(value)
-        before, named = self.load(asset)
+        before = self.load(asset)
         org, area = self.target(before, asset)
         self.r.policy.require(principal, "asset.validate", org, "asset.read", area)
         if status not in VALIDATION_OUTCOMES:
@@ -427,7 +457,7 @@ class Assets:
         after.remove((asset, FMAR.statusNote, None))
         if note:
             after.add((asset, FMAR.statusNote, Literal(note)))
-        self.r.write.commit(Change("asset.validate", principal, org, [RecordChange(asset, named, before, after)],
+        self.r.write.commit(Change("asset.validate", principal, org, self.changes(asset, before, after),
                                    reason=note, request_id=request_id, read_operation="asset.read",
                                    target_area=area, context=self._context(after, asset),
                                    checks=[transition_check(self.r.store, "an asset", before.value(asset, FMAR.status),
@@ -438,7 +468,7 @@ class Assets:
                    request_id: str | None = None) -> tuple[URIRef, Graph]:
         """UC-02.03: a soft delete, refused while the asset is in an active market unit."""
         asset = self.parse(value)
-        before, named = self.load(asset)
+        before = self.load(asset)
         org, area = self.target(before, asset)
         self.r.policy.require(principal, "asset.deregister", org, "asset.read", area)
         if not _CODE.match(reason):
@@ -453,7 +483,7 @@ class Assets:
                                dependents=[{"kind": "market unit", "id": str(r["id"]), "record": str(r["unit"])}
                                            for r in rows])
 
-        self.r.write.commit(Change("asset.deregister", principal, org, [RecordChange(asset, named, before, after)],
+        self.r.write.commit(Change("asset.deregister", principal, org, self.changes(asset, before, after),
                                    reason=note or reason, request_id=request_id, read_operation="asset.read",
                                    target_area=area,
                                    checks=[transition_check(self.r.store, "an asset", before.value(asset, FMAR.status),

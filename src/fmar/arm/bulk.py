@@ -176,6 +176,7 @@ class BulkImport:
 
     def _prepare(self, principal: Principal, rows: Sequence[Row]) -> _Prepared:
         recorded_at = literal(datetime.now(UTC).isoformat(timespec="seconds"), str(XSD.dateTime))
+        view, public = self.r.assets.view, self.r.iris.graph("public")
         reports: dict[int, RecordReport] = {}
         items: list[BatchItem] = []
         keys: dict[int, _Keys] = {}
@@ -188,8 +189,9 @@ class BulkImport:
             except FmarError as exc:
                 reports[index] = RecordReport(index, "rejected", violations=_problems(exc))
                 continue
-            items.append(BatchItem(index, new.record, self.r.iris.org_graph(new.org), new.triples, new.org, new.area,
-                                   new.justification))
+            items.append(BatchItem(index, new.record, self.r.iris.asset_graph(new.org, new.area), new.triples,
+                                   new.org, new.area, new.justification, view.shown, public,
+                                   view.derived(new.triples, f"<{new.record}>")))
             keys[index] = _Keys(new.value(_SERIAL_NUMBER), new.mpans, new.value(_FRIENDLY_CODE))
         return _Prepared(reports, prepare_batch(self.r.write, "asset.create", principal, items,
                                                 context=lambda allowed: self._context(allowed, keys)), keys)

@@ -14,6 +14,7 @@ from rdflib.term import Node
 from fmar.access.principal import Principal
 from fmar.errors import BadRequest
 from fmar.iris import CODE, FMAR
+from fmar.records import DERIVED
 from fmar.store.oxigraph import serialize
 
 if TYPE_CHECKING:
@@ -64,8 +65,8 @@ class Export:
             assets = [URIRef(str(r["asset"])) for r in rows]
             graphs: dict[URIRef, Graph] = {a: Graph() for a in assets}
             for row in self.r.store.select(_RECORDS % " ".join(f"<{a}>" for a in assets)):
-                owner = URIRef(str(row["s"]).split("#", 1)[0])
-                graphs[owner].add((row["s"], row["p"], row["o"]))
+                if row["p"] not in DERIVED:
+                    graphs[URIRef(str(row["s"]).split("#", 1)[0])].add((row["s"], row["p"], row["o"]))
             yield [(a, graphs[a]) for a in assets]
             after = str(rows[-1]["id"])
 
