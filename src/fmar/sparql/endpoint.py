@@ -25,13 +25,13 @@ from rdflib.namespace import RDF
 
 from fmar.access.datasets import Datasets, Readable
 from fmar.access.principal import Principal
-from fmar.errors import BadRequest, QuerySyntax, QueryTimeout, ResultTooLarge, SparqlRefused
+from fmar.errors import BadRequest, FmarError, QuerySyntax, QueryTimeout, ResultTooLarge, SparqlRefused
 from fmar.media import choose_media
 from fmar.ntriples import quad_line
 from fmar.sparql import results
 from fmar.sparql.lexer import Refused, Token, dataset_clause, screen, with_using
 from fmar.sparql.protocol import Operation
-from fmar.store import SparqlSyntaxError
+from fmar.store import Answer, SparqlSyntaxError
 from fmar.store.oxigraph import convert_ntriples, serialize, valid_iri
 
 if TYPE_CHECKING:
@@ -112,6 +112,15 @@ class SparqlEndpoint:
                                          named_graphs=prepared.named, base_iri=self.base_iri)
         except SparqlSyntaxError as exc:
             raise QuerySyntax(f"the query is not valid SPARQL 1.1: {exc}") from exc
+        try:
+            return self._written(answer, prepared, stop, deadline)
+        except FmarError as exc:
+            failure = exc
+        finally:
+            answer.close()  # here, in the pool's thread, where the engine's iterator was read
+        raise failure.with_traceback(None)  # nothing of the query's frames travels with the refusal
+
+    def _written(self, answer: Answer, prepared: Prepared, stop: threading.Event, deadline: float) -> bytes:
         if answer.form == "boolean":
             return results.boolean(answer.boolean, prepared.media)
         cap = self.r.settings.sparql_row_cap

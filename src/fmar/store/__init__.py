@@ -35,6 +35,13 @@ class Answer:
     rows: Iterator[tuple[str | None, ...]] = field(default_factory=lambda: iter(()))
     triples: Iterator[tuple[str, str, str]] = field(default_factory=lambda: iter(()))
 
+    def close(self) -> None:
+        """Release the engine's iterator (in the thread that read it: pyoxigraph's may not cross threads)."""
+        for items in (self.rows, self.triples):
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
 
 class GraphStore(Protocol):
     """What the registry needs from a quad store."""
