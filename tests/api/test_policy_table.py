@@ -78,6 +78,8 @@ RECIPES: dict[str, Recipe] = {
     "sparql.query": lambda w, h, t: w.client.get("/sparql", params={"query": "ASK {}"}, headers=h),
     "sparql.update": lambda w, h, t: w.client.post("/sparql/update", content=b"INSERT DATA { }",
                                                    headers={**h, "Content-Type": "application/sparql-update"}),
+    "store.read": lambda w, h, t: w.client.get("/store", params={"graph": str(w.registry.iris.graph("codes"))},
+                                               headers=h),
 }
 #: Operations whose target is not one organisation's record (decided by role; results filtered).
 UNTARGETED = {"meta.read", "organisation.create", "organisation.list", "asset.list", "category.list", "category.read",
@@ -143,7 +145,7 @@ def test_policy_row(world: World, operation: str, role: str) -> None:
             if own:
                 assert (own in listed) == _allowed(role, operation, own=True)
         return
-    if operation in ("asset.list", "asset.export", "sparql.query"):
+    if operation in ("asset.list", "asset.export", "sparql.query", "store.read"):
         # by role; what each caller finds: tests/api/test_assets.py, tests/sparql/test_access.py
         _check(RECIPES[operation](world, headers, other), bool(POLICY.scopes(role, operation)), role, operation)
         return

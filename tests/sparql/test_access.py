@@ -37,7 +37,7 @@ def fleet(world: World) -> Fleet:
     world.asset(a, importMPAN=mpan_a, serialNumber="SECRET-A1")
     asset_b = world.asset(b, importMPAN=mpan_b, serialNumber="SECRET-B1", dno="NGED_EMID", gspGroup=None)
     platform = world.org("PLATFORM")
-    world.delegation(a, platform, ["sparql.query"])
+    world.delegation(a, platform, ["sparql.query", "store.read"])
     graph_b = f"{world.registry.iris.org_graph(world.registry.iris.record('organisations', b))}/area/NGED_EMID"
     return Fleet(a, b, world.org_for("so"), platform, {mpan_a, "SECRET-A1"}, {mpan_b, "SECRET-B1"}, graph_b,
                  str(world.registry.iris.record("assets", asset_b)))
@@ -125,3 +125,27 @@ def test_reads_of_restricted_data_are_logged_and_public_reads_are_not(world: Wor
         SELECT ?who ?when ?what WHERE { GRAPH ?g { ?e fmar:operation "sparql.query" ; fmar:tokenSubject ?who ;
         prov:startedAtTime ?when ; fmar:reason ?what } }""")
     assert event and "ASK { ?s ?p ?o }" in str(event[0]["what"])
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+def test_the_graph_store_gives_only_graphs_the_caller_may_read(world: World, fleet: Fleet, role: str) -> None:
+    headers = {**_headers(world, fleet, role), "Accept": "application/n-triples"}
+    restricted = world.client.get("/store", params={"graph": fleet.graph_b}, headers=headers)
+    missing = world.client.get("/store", params={"graph": fleet.graph_b + "-none"}, headers=headers)
+    assert missing.status_code == 404
+    if EXPECTED[role][1]:
+        assert restricted.status_code == 200 and "SECRET-B1" in restricted.text
+    else:  # told exactly what a graph that does not exist is told
+        assert restricted.status_code == 404 and restricted.json()["title"] == missing.json()["title"]
+    public = world.client.get("/store", params={"graph": str(world.registry.iris.graph("public"))}, headers=headers)
+    assert public.status_code == 200 and "NGED_EMID" in public.text
+    assert not any(s in public.text for s in fleet.secrets_a | fleet.secrets_b)
+    head = world.client.head("/store", params={"graph": str(world.registry.iris.graph("codes"))}, headers=headers)
+    assert head.status_code == 200 and head.content == b""
+
+
+def test_the_graph_store_needs_one_graph(world: World) -> None:
+    assert world.client.get("/store").status_code == 400
+    assert world.client.get("/store", params={"graph": "urn:a", "default": ""}).status_code == 400
+    default = world.client.get("/store?default", headers={"Accept": "text/turtle"})
+    assert default.status_code == 200 and default.headers["content-type"].startswith("text/turtle")

@@ -25,7 +25,7 @@ from rdflib.namespace import RDF
 
 from fmar.access.datasets import Datasets, Readable
 from fmar.access.principal import Principal
-from fmar.errors import BadRequest, FmarError, QuerySyntax, QueryTimeout, ResultTooLarge, SparqlRefused
+from fmar.errors import BadRequest, FmarError, NotFound, QuerySyntax, QueryTimeout, ResultTooLarge, SparqlRefused
 from fmar.media import choose_media
 from fmar.ntriples import quad_line
 from fmar.sparql import results
@@ -128,8 +128,7 @@ class SparqlEndpoint:
             rows = _read(answer.rows, cap, stop, deadline, "rows")
             return results.solutions(answer.variables, rows, prepared.media)
         triples = _read(answer.triples, cap, stop, deadline, "triples")
-        text = "".join(f"{s} {p} {o} .\n" for s, p, o in triples)
-        return text.encode() if prepared.media == "application/n-triples" else convert_ntriples(text, prepared.media)
+        return _as(prepared.media, "".join(f"{s} {p} {o} .\n" for s, p, o in triples))
 
     # ------------------------------------------------------------------ updates
 
@@ -146,6 +145,25 @@ class SparqlEndpoint:
         except SparqlSyntaxError as exc:
             raise QuerySyntax(f"the update is not valid SPARQL 1.1: {exc}") from exc
         self.r.forget_cached()
+
+    # ------------------------------------------------------------------ graph store (read side)
+
+    def graph(self, principal: Principal, graph: str | None, default: bool, accept: str | None,
+              request_id: str | None = None) -> tuple[bytes, str]:
+        """A named graph the caller may read (Graph Store Protocol ``GET /store?graph=``), or the default
+        graph (``?default``: the registry keeps nothing there); 404 alike for a graph that does not exist
+        and one the caller may not read."""
+        readable = self.datasets.readable(principal, "store.read")
+        if default == (graph is not None):
+            raise BadRequest("name one graph: ?graph=<IRI>, or ?default for the default graph")
+        media = choose_media(accept, results.GRAPHS, "a graph")
+        if graph is None:
+            return _as(media, ""), media
+        if not valid_iri(graph) or graph not in readable or graph not in self.r.store.graph_names():
+            raise NotFound(f"no graph <{graph}> that you may read")
+        if _restricted(readable, [graph], self):
+            self.r.write.log_read("store.read", principal, f"graph <{graph}>", request_id)
+        return _as(media, self.r.store.graph_nquads(graph)), media
 
     # ------------------------------------------------------------------ service description
 
@@ -166,8 +184,12 @@ class SparqlEndpoint:
             "FMAR registry SPARQL endpoint: each query runs on the graphs its caller may read; "
             "SERVICE and LOAD are not supported; updates are for the Market Facilitator only.", lang="en")))
         if media == "application/ld+json":
-            return convert_ntriples("".join(quad_line(s, p, o) for s, p, o in graph), media), media
+            return _as(media, "".join(quad_line(s, p, o) for s, p, o in graph)), media
         return serialize(graph, media), media
+
+
+def _as(media: str, ntriples: str) -> bytes:
+    return ntriples.encode() if media == "application/n-triples" else convert_ntriples(ntriples, media)
 
 
 def _screened(text: str) -> list[Token]:

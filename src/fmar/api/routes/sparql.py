@@ -61,3 +61,17 @@ async def _answer(request: Request, principal: Principal, registry: Registry, re
     else:
         body, media = await registry.sparql.query(principal, operation_, accept, request_id)
     return Response(body, media_type=media, headers={"Vary": "Accept"})
+
+
+@router.get("/store", **operation("store.read", parameters=[
+    {"name": "graph", "in": "query", "required": False, "schema": {"type": "string"}, "description": "A graph's IRI."},
+    {"name": "default", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "Present (with no value) for the default graph."}]))
+def read_graph(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep) -> Response:
+    """A named graph you may read (SPARQL 1.1 Graph Store Protocol, read side): Turtle (default), N-Triples,
+    JSON-LD or RDF/XML. A graph you may not read is answered as one that does not exist (404)."""
+    params = request.query_params
+    body, media = registry.sparql.graph(principal, params.get("graph"), "default" in params,
+                                        request.headers.get("accept"), request_id)
+    return Response(body, media_type=media, headers={"Vary": "Accept"})
+
