@@ -28,6 +28,7 @@ class Registry:
         from fmar.arm.categories import Categories
         from fmar.arm.export import Export
         from fmar.sparql.endpoint import SparqlEndpoint
+        from fmar.sparql.views import AssetView
         from fmar.spum.organisations import Organisations
         from fmar.spum.platforms import Platforms
         from fmar.spum.users import Users
@@ -54,6 +55,7 @@ class Registry:
             self.use_shapes(self.categories.merged(published))
         self.export = Export(self)
         self.sparql = SparqlEndpoint(self)
+        self.views = AssetView(self)
 
     def use_shapes(self, shapes: Graph) -> None:
         """Validate with these shapes from now on (a category shape was published)."""

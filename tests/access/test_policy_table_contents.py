@@ -39,6 +39,7 @@ category.deprecate       any - - - - - - - -
 sparql.query             any any own area public delegated|public public public public
 sparql.update            any - - - - - - - -
 store.read               any any own area public delegated|public public public public
+view.read                any any own area public delegated|public public public public
 """
 COLUMNS = ("admin", "regulator", "fsp", "so", "supplier", "platform", "consumer", "applicant", "anonymous")
 
@@ -55,4 +56,5 @@ def test_delegable_scopes_are_the_platform_delegated_cells() -> None:
     policy = Policy(Settings().resource("data", "policy.csv"))
     assert policy.delegable == ["asset.create", "asset.deregister", "asset.export", "asset.list", "asset.read",
                                 "asset.update",
-                                "organisation.list", "organisation.read", "organisation.update", "sparql.query", "store.read"]
+                                "organisation.list", "organisation.read", "organisation.update", "sparql.query", "store.read",
+                                "view.read"]

@@ -80,6 +80,7 @@ RECIPES: dict[str, Recipe] = {
                                                    headers={**h, "Content-Type": "application/sparql-update"}),
     "store.read": lambda w, h, t: w.client.get("/store", params={"graph": str(w.registry.iris.graph("codes"))},
                                                headers=h),
+    "view.read": lambda w, h, t: w.client.get("/views/assets", headers=h),
 }
 #: Operations whose target is not one organisation's record (decided by role; results filtered).
 UNTARGETED = {"meta.read", "organisation.create", "organisation.list", "asset.list", "category.list", "category.read",
@@ -145,7 +146,7 @@ def test_policy_row(world: World, operation: str, role: str) -> None:
             if own:
                 assert (own in listed) == _allowed(role, operation, own=True)
         return
-    if operation in ("asset.list", "asset.export", "sparql.query", "store.read"):
+    if operation in ("asset.list", "asset.export", "sparql.query", "store.read", "view.read"):
         # by role; what each caller finds: tests/api/test_assets.py, tests/sparql/test_access.py
         _check(RECIPES[operation](world, headers, other), bool(POLICY.scopes(role, operation)), role, operation)
         return

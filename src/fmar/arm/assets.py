@@ -55,7 +55,7 @@ _IN_ACTIVE_UNIT = _PREFIXES + """SELECT ?unit ?id WHERE {
 
 ASSET_STATUS = "AssetStatus"
 #: Asset terms only the registry sets.
-REGISTRY_ASSET_TERMS = ("statusNote", "deregistrationReason", "materialChange")
+REGISTRY_ASSET_TERMS = ("statusNote", "deregistrationReason", "materialChange", "postcodeDistrict")
 DEREGISTERED = code(ASSET_STATUS, "Deregistered")
 #: Validation outcomes an SO or the admin may set.
 VALIDATION_OUTCOMES = {"Verified", "Query"}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from fmar.access.principal import Principal
 from fmar.api.deps import Caller, Reg, RequestIdDep, operation
+from fmar.errors import BadRequest
 from fmar.registry import Registry
 from fmar.sparql import protocol
+from fmar.sparql.views import FILTERS
 
 router = APIRouter(tags=["sparql"])
 
@@ -74,4 +78,27 @@ def read_graph(request: Request, principal: Caller, registry: Reg, request_id: R
     body, media = registry.sparql.graph(principal, params.get("graph"), "default" in params,
                                         request.headers.get("accept"), request_id)
     return Response(body, media_type=media, headers={"Vary": "Accept"})
+
+
+@router.get("/views/assets", **operation("view.read"))
+def asset_view(request: Request, principal: Caller, registry: Reg, request_id: RequestIdDep,
+               limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+               after: Annotated[str | None, Query(description="Cursor: `next` of the previous page.")] = None,
+               assetCategory: str | None = None, dno: str | None = None, gspGroup: str | None = None,  # noqa: N803
+               status: str | None = None, operatedBy: str | None = None,  # noqa: N803
+               minCapacity: str | None = None, maxCapacity: str | None = None) -> Response:  # noqa: N803
+    """The unified asset view: one row an asset, on the graphs you may read (everyone sees the public facts;
+    an FSP also its own assets' names, MPANs and serial numbers, an SO those in its areas). Framed JSON-LD
+    (default, with `total` and `next`), CSV or Turtle. Filters by code, operating FSP and rated capacity (kW)."""
+    unknown = sorted(set(request.query_params) - set(FILTERS) - {"limit", "after"})
+    if unknown:  # a misspelt filter would silently widen the view
+        raise BadRequest(f"unknown parameter(s) {', '.join(unknown)}; filters: {', '.join(FILTERS)}")
+    given = {"assetCategory": assetCategory, "dno": dno, "gspGroup": gspGroup, "status": status,
+             "operatedBy": operatedBy, "minCapacity": minCapacity, "maxCapacity": maxCapacity}
+    body, media, cursor = registry.views.page(principal, {k: v for k, v in given.items() if v is not None}, limit,
+                                              after, request.headers.get("accept"), request_id)
+    headers = {"Vary": "Accept"}
+    if cursor:
+        headers["Link"] = f'<{request.url.include_query_params(after=cursor)}>; rel="next"'
+    return Response(body, media_type=media, headers=headers)
 
