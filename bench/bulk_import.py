@@ -41,11 +41,13 @@ def run_import(data_dir: Path, source: Path, batch: int) -> dict[str, float]:
 
 
 def dump_records(data_dir: Path, out: Path) -> int:
-    """The asset records as stored (their named graphs), as N-Quads: the baseline's input."""
+    """The asset records as stored (their restricted graphs by area, and their public view), as N-Quads:
+    the baseline's input."""
     import pyoxigraph as ox
 
     store = ox.Store.read_only(str(data_dir / "store"))
-    query = """SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER (STRSTARTS(STR(?g), "http://127.0.0.1:8000/graph/org/")) }"""
+    query = """SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o }
+      FILTER (STRSTARTS(STR(?g), "http://127.0.0.1:8000/graph/org/") || STR(?g) = "http://127.0.0.1:8000/graph/public") }"""
     quads = [ox.Quad(r["s"], r["p"], r["o"], r["g"]) for r in store.query(query)]  # type: ignore[union-attr]
     ox.serialize(quads, str(out), format=ox.RdfFormat.N_QUADS)
     return len(quads)

@@ -52,6 +52,7 @@ class Datasets:
 
     def __init__(self, policy: Policy, iris: Iris, store: GraphStore) -> None:
         self.policy, self.iris, self.store = policy, iris, store
+        self._cache: dict[tuple[object, ...], tuple[tuple[str, ...], Readable]] = {}
 
     def public(self, names: Iterable[str]) -> list[str]:
         fixed = [self.iris.graph(name) for name in PUBLIC_GRAPHS]
@@ -66,6 +67,17 @@ class Datasets:
         if "any" in scopes:
             return Readable(everything=True, restricted=True)
         names = self.store.graph_names()
+        key = (scopes, principal.org, principal.areas)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] is names:  # the store's graphs are as they were
+            return cached[1]
+        if len(self._cache) > 4096:
+            self._cache.clear()
+        readable = self._readable(principal, scopes, names)
+        self._cache[key] = (names, readable)
+        return readable
+
+    def _readable(self, principal: Principal, scopes: frozenset[str], names: tuple[str, ...]) -> Readable:
         graphs = self.public(names)
         public = len(graphs)
         if scopes & {"own", "own-admin", "own-manager"} and principal.org is not None:

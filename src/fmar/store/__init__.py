@@ -76,8 +76,8 @@ class GraphStore(Protocol):
     def run_update(self, update: str, base_iri: str | None = None) -> None:
         """Run a SPARQL update, atomically, under the write lock. Raises :class:`SparqlSyntaxError`."""
 
-    def graph_names(self) -> list[str]:
-        """The IRIs of the named graphs in the store."""
+    def graph_names(self) -> tuple[str, ...]:
+        """The IRIs of the named graphs in the store (the same tuple until the graphs change)."""
 
     def graph_nquads(self, name: str) -> str:
         """Every triple of one named graph, as N-Triples text."""

@@ -179,6 +179,7 @@ class OxigraphStore:
     def __init__(self, path: Path | None = None) -> None:
         self._store = ox.Store(str(path)) if path is not None else ox.Store()
         self.write_lock = threading.RLock()
+        self._names: tuple[str, ...] | None = None
 
     def _query(self, query: str, bindings: Mapping[str, Node] | None,
                graphs: Sequence[URIRef] | None) -> object:
@@ -224,6 +225,9 @@ class OxigraphStore:
         added = [_quad(q) for q in add]
         if any(isinstance(t, ox.BlankNode) for q in removed + added for t in (q.subject, q.object)):
             raise ValueError("records are stored without blank nodes (skolemise them first)")
+        known = self._names
+        if known is not None and any(q.graph_name.value not in known for q in added):  # type: ignore[union-attr]
+            self._names = None  # a new graph: the names are read again
         if not removed:  # adding only: one atomic extend, no SPARQL to parse
             with self.write_lock:
                 self._store.extend(added)
@@ -241,6 +245,7 @@ class OxigraphStore:
         data = text.encode()
         with self.write_lock:
             self._store.bulk_load(input=data, format=ox.RdfFormat.N_QUADS, lenient=True)
+            self._names = None
 
     def answer(self, query: str, *, default_graphs: Sequence[str] | None, named_graphs: Sequence[str] | None,
                base_iri: str | None = None) -> Answer:
@@ -269,9 +274,15 @@ class OxigraphStore:
                 self._store.update(update, base_iri=base_iri)
             except SyntaxError as exc:
                 raise SparqlSyntaxError(str(exc)) from exc
+            finally:
+                self._names = None
 
-    def graph_names(self) -> list[str]:
-        return [g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode)]
+    def graph_names(self) -> tuple[str, ...]:
+        """The named graphs' IRIs: one tuple, kept until a write may have made or dropped a graph."""
+        names = self._names
+        if names is None:
+            names = self._names = tuple(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+        return names
 
     def graph_nquads(self, name: str) -> str:
         triples = [ox.Triple(q.subject, q.predicate, q.object)
@@ -289,6 +300,7 @@ class OxigraphStore:
             parts.append("INSERT DATA { " + " ".join(_data(q) for q in quads) + " }")
         with self.write_lock:
             self._store.update(" ;\n".join(parts))
+            self._names = None
 
     def quads(self) -> Iterator[Quad]:
         for q in self._store:

@@ -1,0 +1,133 @@
+"""The SPARQL endpoint against pyoxigraph itself, on the same data in the same run.
+
+Heavy queries (over 50 ms direct): the time through ``fmar serve`` (HTTP, auth, dataset restriction,
+serialisation) against pyoxigraph answering and serialising the same query on the same store.
+Simple look-ups: requests a second from 4 keep-alive clients, against ``GET /health`` on the same server.
+
+    .venv/bin/python bench/sparql_endpoint.py --assets 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from http_registrations import FMAR, _hammer, _p, _port  # noqa: E402
+from machine import describe  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = {
+    "capacity by category and GSP group (aggregate over every asset)":
+        (ROOT / "data" / "queries" / "capacity-by-category-and-gsp-group.rq").read_text(encoding="utf-8"),
+    "every asset's category, status and capacity, sorted":
+        """PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>
+        SELECT ?id ?c ?s ?kw WHERE { ?a a fmar:Asset ; dcterms:identifier ?id ; fmar:assetCategory ?c ;
+        fmar:status ?s ; fmar:ratedCapacity ?kw } ORDER BY ?id""",
+}
+LOOKUP = """PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?p ?o WHERE { ?a dcterms:identifier "%s" ; ?p ?o }"""
+SEED = """
+import json, sys
+from pathlib import Path
+from fmar.access.principal import SYSTEM
+from fmar.arm.generator import generate
+from fmar.config import Settings
+from fmar.registry import Registry
+registry = Registry(Settings(data_dir=Path(sys.argv[1]), base_iri=sys.argv[2]))
+demo = json.loads(registry.settings.resource("data", "demo", "demo.json").read_text())
+org, _ = registry.organisations.create(SYSTEM, demo["organisations"]["fsp"])
+reports = list(registry.bulk.run(SYSTEM, ((i, b, None) for i, b in enumerate(generate(int(sys.argv[3]), str(org))))))
+print(json.dumps([r.id for r in reports[:500]]))
+registry.close()
+"""
+
+
+def direct(store_path: Path, queries: dict[str, str], repeat: int) -> dict[str, float]:
+    """Median seconds for pyoxigraph to answer and serialise (SPARQL JSON) each query."""
+    import pyoxigraph as ox
+
+    store = ox.Store(str(store_path))
+    times = {}
+    for name, query in queries.items():
+        runs = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            result = store.query(query, use_default_graph_as_union=True)
+            assert isinstance(result, ox.QuerySolutions)
+            result.serialize(format=ox.QueryResultsFormat.JSON)
+            runs.append(time.perf_counter() - started)
+        times[name] = statistics.median(runs)
+    store.flush()
+    del store
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--assets", type=int, default=20_000)
+    parser.add_argument("--lookups", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="fmar-sparql-bench-") as tmp:
+        data = Path(tmp) / "data"
+        port = _port()
+        base = f"http://127.0.0.1:{port}"
+        subprocess.run([FMAR, "init", "--data-dir", str(data), "--base-iri", base + "/"], check=True, capture_output=True)
+        ids = json.loads(subprocess.run([sys.executable, "-c", SEED, str(data), base + "/", str(args.assets)],
+                                        check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        ours_direct = direct(data / "store", HEAVY, args.repeat)
+        token = subprocess.run([FMAR, "token", "--data-dir", str(data), "--role", "admin"], check=True,
+                               capture_output=True, text=True).stdout.strip()
+        server = subprocess.Popen([FMAR, "serve", "--data-dir", str(data), "--port", str(port)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(300):
+                try:
+                    if httpx.get(f"{base}/ready").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/sparql-results+json"}
+            served = {}
+            with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+                for name, query in HEAVY.items():
+                    runs = []
+                    for _ in range(args.repeat):
+                        started = time.perf_counter()
+                        response = client.post("/sparql", content=query.encode(),
+                                               headers={"Content-Type": "application/sparql-query"})
+                        runs.append(time.perf_counter() - started)
+                        assert response.status_code == 200, response.text
+                    served[name] = statistics.median(runs)
+            lookups = [("GET", f"/sparql?query={httpx.QueryParams({'q': LOOKUP % ids[n % len(ids)]})['q']}", None)
+                       for n in range(args.lookups)]
+            _hammer(base, lookups[:100], {}, args.clients)
+            health_wall, _, _ = _hammer(base, [("GET", "/health", None)] * args.lookups, {}, args.clients)
+            wall, latencies, statuses = _hammer(base, lookups, {}, args.clients)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"machine: {describe()}")  # noqa: T201
+    print(f"data: {args.assets:,} generated assets; heavy queries as the admin (every graph), median of {args.repeat}")  # noqa: T201
+    for name in HEAVY:
+        overhead = served[name] / ours_direct[name] - 1
+        print(f"{name}: pyoxigraph {ours_direct[name] * 1000:.0f} ms, endpoint {served[name] * 1000:.0f} ms, "  # noqa: T201
+              f"overhead {overhead:+.0%} (target: at most +20% for queries over 50 ms)")
+    ok = sum(s == 200 for s in statuses)
+    print(f"simple look-ups (one asset's public facts, anonymous): {args.lookups / wall:,.0f}/s from {args.clients} "  # noqa: T201
+          f"clients, p50 {_p(latencies, 50):.1f} ms, p99 {_p(latencies, 99):.1f} ms, {ok} answered 200 "
+          f"(target: 1,000+/s); GET /health on the same server: {args.lookups / health_wall:,.0f}/s")
+
+
+if __name__ == "__main__":
+    main()
