@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -109,8 +110,7 @@ def main() -> None:
                         runs.append(time.perf_counter() - started)
                         assert response.status_code == 200, response.text
                     served[name] = statistics.median(runs)
-            lookups = [("GET", f"/sparql?query={httpx.QueryParams({'q': LOOKUP % ids[n % len(ids)]})['q']}", None)
-                       for n in range(args.lookups)]
+            lookups = [("GET", f"/sparql?query={quote(LOOKUP % ids[n % len(ids)])}", None) for n in range(args.lookups)]
             _hammer(base, lookups[:100], {}, args.clients)
             health_wall, _, _ = _hammer(base, [("GET", "/health", None)] * args.lookups, {}, args.clients)
             wall, latencies, statuses = _hammer(base, lookups, {}, args.clients)

@@ -29,7 +29,7 @@ from fmar.errors import BadRequest, FmarError, NotFound, QuerySyntax, QueryTimeo
 from fmar.media import choose_media
 from fmar.ntriples import quad_line
 from fmar.sparql import results
-from fmar.sparql.lexer import Refused, Token, dataset_clause, screen, with_using
+from fmar.sparql.lexer import Refused, Token, dataset_clause, head, screen, tokens, with_using
 from fmar.sparql.protocol import Operation
 from fmar.store import Answer, SparqlSyntaxError
 from fmar.store.oxigraph import convert_ntriples, serialize, valid_iri
@@ -72,7 +72,8 @@ class SparqlEndpoint:
     def prepare(self, principal: Principal, operation: Operation, accept: str | None) -> Prepared:
         """Screen a query and work out its dataset and media type (before anything runs)."""
         readable = self.datasets.readable(principal, "sparql.query")
-        found = _screened(operation.text)
+        _screened(operation.text)
+        found = head(operation.text)
         media = choose_media(accept, _OFFERED[_form(found)], "the answer to this query")
         clause = dataset_clause(found, self.base_iri)
         if operation.dataset_given:
@@ -135,7 +136,8 @@ class SparqlEndpoint:
     def update(self, principal: Principal, operation: Operation, request_id: str | None = None) -> None:
         """Run an update (the admin's only): screened, its dataset written in, audited in the same write."""
         self.r.policy.require_role(principal, "sparql.update")
-        found = _screened(operation.text)
+        _screened(operation.text)
+        found = tokens(operation.text)
         try:
             text = with_using(operation.text, found, list(operation.default), list(operation.named))
         except Refused as exc:
@@ -192,9 +194,9 @@ def _as(media: str, ntriples: str) -> bytes:
     return ntriples.encode() if media == "application/n-triples" else convert_ntriples(ntriples, media)
 
 
-def _screened(text: str) -> list[Token]:
+def _screened(text: str) -> None:
     try:
-        return screen(text)
+        screen(text)
     except Refused as exc:
         if exc.forbidden:
             raise SparqlRefused(str(exc)) from exc

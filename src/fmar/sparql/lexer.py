@@ -59,19 +59,34 @@ class Refused(ValueError):
 NETWORK = {"SERVICE": "SERVICE (a federated query)", "LOAD": "LOAD (reading data from a URL)"}
 
 
-def screen(text: str) -> list[Token]:
-    """The tokens of a request that is safe to hand to Oxigraph; :class:`Refused` otherwise."""
+def screen(text: str) -> None:
+    """Refuse (:class:`Refused`) a request that is not safe to hand to Oxigraph."""
     if re.search(r"\\[uU]", text):
         raise Refused("codepoint escapes (\\u…, \\U…) are not accepted in SPARQL here: write the characters "
                       "themselves", forbidden=False)
-    found = tokens(text)
-    for token in found:
+    if _MAYBE_NETWORK.search(text) is None:
+        return  # no keyword can spell what is not in the text at all
+    for token in tokens(text):
         # a word that only starts with the keyword counts too: Oxigraph's grammar reads "SERVICESILENT<…>"
         # as SERVICE SILENT <…>
         word = token.text.upper() if token.kind == "name" else ""
         keyword = next((k for k in NETWORK if word.startswith(k)), None)
         if keyword is not None:
             raise Refused(f"{NETWORK[keyword]} is not allowed: requests run only on this registry's data")
+
+
+_MAYBE_NETWORK = re.compile("|".join(NETWORK), re.IGNORECASE)
+
+
+def head(text: str) -> list[Token]:
+    """The tokens before the first ``{``: the prologue, the query form and its dataset clauses."""
+    found = []
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "punct"
+        if kind == "punct" and match.group() == "{":
+            break
+        if kind not in ("space", "comment"):
+            found.append(Token(kind, match.group(), match.start()))
     return found
 
 

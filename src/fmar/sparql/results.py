@@ -10,8 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 from fmar.ntriples import XSD_STRING, parts
@@ -43,22 +42,28 @@ def solutions(variables: Sequence[str], rows: Sequence[Row], media: str) -> byte
         lines = ["\t".join(f"?{v}" for v in variables)]
         lines += ["\t".join(term or "" for term in row) for row in rows]
         return ("\n".join(lines) + "\n").encode()
-    bindings = [{v: _json_term(t) for v, t in zip(variables, row, strict=True) if t is not None} for row in rows]
-    return json.dumps({"head": {"vars": list(variables)}, "results": {"bindings": bindings}},
-                      ensure_ascii=False).encode()
+    names = [_string(v) + ":" for v in variables]
+    bindings = ",".join("{" + ",".join(n + _json_term(t) for n, t in zip(names, row, strict=True) if t is not None) + "}"
+                        for row in rows)
+    head = json.dumps({"vars": list(variables)}, ensure_ascii=False)
+    return f'{{"head":{head},"results":{{"bindings":[{bindings}]}}}}'.encode()
 
 
-def _json_term(nt: str) -> dict[str, Any]:
+_string: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _json_term(nt: str) -> str:
+    """One term as SPARQL JSON (written at C speed: a big answer has hundreds of thousands)."""
     if nt[0] == "<":
-        return {"type": "uri", "value": nt[1:-1]}
+        return '{"type":"uri","value":' + _string(nt[1:-1]) + "}"
     if nt[0] == "_":
-        return {"type": "bnode", "value": nt[2:]}
+        return '{"type":"bnode","value":' + _string(nt[2:]) + "}"
     text, datatype, language = parts(nt)
     if language:
-        return {"type": "literal", "value": text, "xml:lang": language}
+        return '{"type":"literal","value":' + _string(text) + ',"xml:lang":' + _string(language) + "}"
     if datatype and datatype != XSD_STRING:
-        return {"type": "literal", "value": text, "datatype": datatype}
-    return {"type": "literal", "value": text}
+        return '{"type":"literal","value":' + _string(text) + ',"datatype":' + _string(datatype) + "}"
+    return '{"type":"literal","value":' + _string(text) + "}"
 
 
 def _xml(variables: Sequence[str], rows: Sequence[Row]) -> bytes:
