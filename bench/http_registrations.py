@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe  # noqa: E402
+from server import FMAR, fmar_serve, free_port, hammer, percentile  # noqa: E402
 
-FMAR = str(Path(sys.executable).parent / "fmar")
 SETUP = """
 import json, sys
 from pathlib import Path
@@ -37,43 +31,6 @@ registry.close()
 """
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _hammer(base: str, requests: list[tuple[str, str, dict[str, object] | None]], headers: dict[str, str],
-            clients: int) -> tuple[float, list[float], list[int]]:
-    """Send the requests from ``clients`` threads; (wall seconds, latencies, status codes)."""
-    latencies: list[float] = []
-    statuses: list[int] = []
-    lock = threading.Lock()
-    shares = [requests[i::clients] for i in range(clients)]
-
-    def worker(share: list[tuple[str, str, dict[str, object] | None]]) -> None:
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-            for method, path, body in share:
-                started = time.perf_counter()
-                response = client.request(method, path, json=body)
-                elapsed = time.perf_counter() - started
-                with lock:
-                    latencies.append(elapsed)
-                    statuses.append(response.status_code)
-
-    threads = [threading.Thread(target=worker, args=(share,)) for share in shares]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - started, latencies, statuses
-
-
-def _p(latencies: list[float], q: float) -> float:
-    return statistics.quantiles(latencies, n=100)[q - 1] * 1000 if len(latencies) > 1 else latencies[0] * 1000
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=2000)
@@ -83,38 +40,28 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="fmar-http-bench-") as tmp:
         data = Path(tmp) / "data"
-        port = _port()
-        base = f"http://127.0.0.1:{port}"
-        subprocess.run([FMAR, "init", "--data-dir", str(data), "--base-iri", base + "/"], check=True, capture_output=True)
-        org = subprocess.run([sys.executable, "-c", SETUP, str(data), base + "/"], check=True, capture_output=True,
+        port = free_port()
+        iri = f"http://127.0.0.1:{port}/"
+        subprocess.run([FMAR, "init", "--data-dir", str(data), "--base-iri", iri], check=True, capture_output=True)
+        org = subprocess.run([sys.executable, "-c", SETUP, str(data), iri], check=True, capture_output=True,
                              text=True).stdout.strip().splitlines()[-1]
         token = subprocess.run([FMAR, "token", "--data-dir", str(data), "--role", "fsp", "--org", org], check=True,
                                capture_output=True, text=True).stdout.strip()
-        server = subprocess.Popen([FMAR, "serve", "--data-dir", str(data), "--port", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(200):
-                try:
-                    if httpx.get(f"{base}/ready").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        with fmar_serve(data, port) as base:
             headers = {"Authorization": f"Bearer {token}"}
             warm = [("POST", "/assets", b) for b in generate(50, seed=98)]
-            _hammer(base, warm, headers, args.clients)
-            health_wall, health_lat, _ = _hammer(base, [("GET", "/health", None)] * args.count, headers, args.clients)
+            hammer(base, warm, headers, args.clients)
+            health_wall, health_lat, _ = hammer(base, [("GET", "/health", None)] * args.count, headers, args.clients)
             bodies = [("POST", "/assets", b) for b in generate(args.count, seed=99)]
-            wall, latencies, statuses = _hammer(base, bodies, headers, args.clients)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+            wall, latencies, statuses = hammer(base, bodies, headers, args.clients)
     created = sum(s == 201 for s in statuses)
     rate, health_rate = args.count / wall, args.count / health_wall
     print(f"machine: {describe()}")  # noqa: T201
     print(f"registrations: {args.count} over HTTP from {args.clients} concurrent clients (keep-alive), "  # noqa: T201
           f"{created} created")
-    print(f"fmar POST /assets: {rate:,.0f}/s; latency p50 {_p(latencies, 50):.1f} ms, p99 {_p(latencies, 99):.1f} ms")  # noqa: T201
-    print(f"baseline GET /health on the same server: {health_rate:,.0f}/s; p99 {_p(health_lat, 99):.1f} ms")  # noqa: T201
+    print(f"fmar POST /assets: {rate:,.0f}/s; latency p50 {percentile(latencies, 50):.1f} ms, "  # noqa: T201
+          f"p99 {percentile(latencies, 99):.1f} ms")
+    print(f"baseline GET /health on the same server: {health_rate:,.0f}/s; p99 {percentile(health_lat, 99):.1f} ms")  # noqa: T201
     print(f"ratio: registrations at {rate / health_rate:.0%} of the /health rate "  # noqa: T201
           "(target: at least 250 registrations/s, p99 under 50 ms)")
     if created != args.count:

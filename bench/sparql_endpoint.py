@@ -23,8 +23,8 @@ from urllib.parse import quote
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from http_registrations import FMAR, _hammer, _p, _port  # noqa: E402
 from machine import describe  # noqa: E402
+from server import FMAR, fmar_serve, free_port, hammer, percentile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = {
@@ -74,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fmar-sparql-bench-") as tmp:
         data = Path(tmp) / "data"
-        port = _port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         subprocess.run([FMAR, "init", "--data-dir", str(data), "--base-iri", base + "/"], check=True, capture_output=True)
         ids = json.loads(subprocess.run([sys.executable, "-c", SEED, str(data), base + "/", str(args.assets)],
@@ -83,15 +83,7 @@ def main() -> None:
         shutil.copytree(data / "store", copy)
         token = subprocess.run([FMAR, "token", "--data-dir", str(data), "--role", "admin"], check=True,
                                capture_output=True, text=True).stdout.strip()
-        server = subprocess.Popen([FMAR, "serve", "--data-dir", str(data), "--port", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{base}/ready").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        with fmar_serve(data, port):
             import pyoxigraph as ox
 
             # A copy of the store, opened as the server opens its own, holds the same data; the two are timed
@@ -113,12 +105,9 @@ def main() -> None:
                     served[name], ours_direct[name] = statistics.median(runs), statistics.median(direct_runs)
             del store
             lookups = [("GET", f"/sparql?query={quote(LOOKUP % ids[n % len(ids)])}", None) for n in range(args.lookups)]
-            _hammer(base, lookups[:100], {}, args.clients)
-            health_wall, _, _ = _hammer(base, [("GET", "/health", None)] * args.lookups, {}, args.clients)
-            wall, latencies, statuses = _hammer(base, lookups, {}, args.clients)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+            hammer(base, lookups[:100], {}, args.clients)
+            health_wall, _, _ = hammer(base, [("GET", "/health", None)] * args.lookups, {}, args.clients)
+            wall, latencies, statuses = hammer(base, lookups, {}, args.clients)
     print(f"machine: {describe()}")  # noqa: T201
     print(f"data: {args.assets:,} generated assets; heavy queries as the admin (every graph), median of {args.repeat}")  # noqa: T201
     for name in HEAVY:
@@ -127,7 +116,7 @@ def main() -> None:
               f"overhead {overhead:+.0%} (target: at most +20% for queries over 50 ms)")
     ok = sum(s == 200 for s in statuses)
     print(f"simple look-ups (one asset's public facts, anonymous): {args.lookups / wall:,.0f}/s from {args.clients} "  # noqa: T201
-          f"clients, p50 {_p(latencies, 50):.1f} ms, p99 {_p(latencies, 99):.1f} ms, {ok} answered 200 "
+          f"clients, p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms, {ok} answered 200 "
           f"(target: 1,000+/s); GET /health on the same server: {args.lookups / health_wall:,.0f}/s")
 
 
