@@ -59,6 +59,12 @@ class Datasets:
         prefixes = tuple(str(self.iris.graph(p)) for p in PUBLIC_PREFIXES)
         return [*map(str, fixed), *sorted(n for n in names if n.startswith(prefixes))]
 
+    def beyond_public(self, graphs: Iterable[str]) -> bool:
+        """Whether any of these graphs is not a public one (so that reading it is logged)."""
+        graphs = list(graphs)
+        public = set(self.public(graphs))
+        return any(g not in public for g in graphs)
+
     def readable(self, principal: Principal, operation: str) -> Readable:
         """What ``principal`` may read through ``operation`` (a policy row of the data-sharing kind)."""
         self.policy.require_role(principal, operation)

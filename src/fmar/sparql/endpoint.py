@@ -23,16 +23,16 @@ from typing import TYPE_CHECKING, TypeVar
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF
 
-from fmar.access.datasets import Datasets, Readable
+from fmar.access.datasets import Datasets
 from fmar.access.principal import Principal
-from fmar.errors import BadRequest, FmarError, NotFound, QuerySyntax, QueryTimeout, ResultTooLarge, SparqlRefused
+from fmar.errors import BadRequest, NotFound, QuerySyntax, QueryTimeout, ResultTooLarge, SparqlRefused
 from fmar.media import choose_media
 from fmar.ntriples import quad_line
 from fmar.sparql import results
 from fmar.sparql.lexer import Refused, Token, dataset_clause, head, screen, tokens, with_using
 from fmar.sparql.protocol import Operation
 from fmar.store import Answer, SparqlSyntaxError
-from fmar.store.oxigraph import convert_ntriples, serialize, valid_iri
+from fmar.store.oxigraph import convert_ntriples, valid_iri
 
 if TYPE_CHECKING:
     from fmar.registry import Registry
@@ -88,7 +88,8 @@ class SparqlEndpoint:
             if not valid_iri(iri):
                 raise BadRequest(f"{iri!r} is not a graph IRI")
         default, named = readable.only(default), readable.only(named)
-        return Prepared(operation.text, default, named, media, _restricted(readable, [*default, *named], self))
+        return Prepared(operation.text, default, named, media,
+                        readable.restricted and self.datasets.beyond_public([*default, *named]))
 
     async def query(self, principal: Principal, operation: Operation, accept: str | None,
                     request_id: str | None = None) -> tuple[bytes, str]:
@@ -97,14 +98,19 @@ class SparqlEndpoint:
         stop = threading.Event()
         limit = self.r.settings.sparql_time_limit
         future = self._pool.submit(self._run, prepared, stop, time.monotonic() + limit)
+        ran = True
         try:
             body = await asyncio.wait_for(asyncio.wrap_future(future), limit)
+        except QuerySyntax:
+            ran = False  # nothing was read
+            raise
         except TimeoutError as exc:
             stop.set()  # a query still reading rows stops at the next one
             raise QueryTimeout(f"the query ran past the time limit of {limit:g} s; narrow it, or page it with "
                                "LIMIT and OFFSET", limit=limit) from exc
-        if prepared.restricted:
-            self.r.write.log_read("sparql.query", principal, _detail(prepared), request_id)
+        finally:
+            if ran and prepared.restricted:  # a read of restricted graphs is logged, whatever became of it
+                self.r.write.log_read("sparql.query", principal, _detail(prepared), request_id)
         return body, prepared.media
 
     def _run(self, prepared: Prepared, stop: threading.Event, deadline: float) -> bytes:
@@ -115,7 +121,7 @@ class SparqlEndpoint:
             raise QuerySyntax(f"the query is not valid SPARQL 1.1: {exc}") from exc
         try:
             return self._written(answer, prepared, stop, deadline)
-        except FmarError as exc:
+        except Exception as exc:  # noqa: BLE001 - re-raised below, without the frames that hold the iterator
             failure = exc
         finally:
             answer.close()  # here, in the pool's thread, where the engine's iterator was read
@@ -163,7 +169,7 @@ class SparqlEndpoint:
             return _as(media, ""), media
         if not valid_iri(graph) or graph not in readable or graph not in self.r.store.graph_names():
             raise NotFound(f"no graph <{graph}> that you may read")
-        if _restricted(readable, [graph], self):
+        if readable.restricted and self.datasets.beyond_public([graph]):
             self.r.write.log_read("store.read", principal, f"graph <{graph}>", request_id)
         return _as(media, self.r.store.graph_nquads(graph)), media
 
@@ -185,9 +191,7 @@ class SparqlEndpoint:
         graph.add((service, URIRef("http://www.w3.org/2000/01/rdf-schema#comment"), Literal(
             "FMAR registry SPARQL endpoint: each query runs on the graphs its caller may read; "
             "SERVICE and LOAD are not supported; updates are for the Market Facilitator only.", lang="en")))
-        if media == "application/ld+json":
-            return _as(media, "".join(quad_line(s, p, o) for s, p, o in graph)), media
-        return serialize(graph, media), media
+        return _as(media, "".join(quad_line(s, p, o) for s, p, o in graph)), media
 
 
 def _as(media: str, ntriples: str) -> bytes:
@@ -222,13 +226,6 @@ def _read(items: Iterator[T], cap: int, stop: threading.Event, deadline: float, 
             raise ResultTooLarge(f"the query returns more than {cap:,} {what}; page it with LIMIT and OFFSET",
                                  cap=cap)
     return out
-
-
-def _restricted(readable: Readable, graphs: list[str], endpoint: SparqlEndpoint) -> bool:
-    if not readable.restricted:
-        return False
-    public = set(endpoint.datasets.public(graphs))
-    return any(g not in public for g in graphs)
 
 
 def _detail(prepared: Prepared) -> str:
