@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fmar.access.principal import SYSTEM
 from fmar.registry import Registry
 
 #: Named graph → the files it is loaded from (relative to the resource directory).
@@ -14,11 +15,12 @@ REFERENCE_GRAPHS = {
 
 
 def load_reference(registry: Registry) -> dict[str, int]:
-    """(Re)load the ontology, shapes, code lists and reference data; returns files per graph."""
+    """(Re)load the ontology, shapes, code lists and reference data, each graph whose files changed since
+    they were loaded last (one audit event each); returns files per graph."""
     loaded = {}
     for name, (folder, pattern) in REFERENCE_GRAPHS.items():
         files = sorted(registry.settings.resource(folder).glob(pattern))
-        registry.store.load(files, registry.iris.graph(name))
+        registry.write.load_graph(SYSTEM, registry.iris.graph(name), files)
         loaded[name] = len(files)
     registry.write._reference = None  # the validation context is read again on next use
     return loaded

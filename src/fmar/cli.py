@@ -15,11 +15,17 @@ from fmar.access.principal import ROLES
 from fmar.config import Settings
 
 if TYPE_CHECKING:
+    from fmar.audit.chain import Head
+    from fmar.iris import Iris
     from fmar.registry import Registry
+    from fmar.store import GraphStore
 
 app = typer.Typer(help="FMAR registry: initialise, serve, issue tokens, check the ontology.", no_args_is_help=True)
 ontology_app = typer.Typer(help="Ontology tools.", no_args_is_help=True)
 app.add_typer(ontology_app, name="ontology")
+audit_app = typer.Typer(help="The audit trail: verify its hash chain, export its head, archive old events.",
+                        no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 
 DataDir = Annotated[Path, typer.Option("--data-dir", envvar="FMAR_DATA_DIR", help="The data directory.")]
@@ -196,6 +202,83 @@ def export_assets(data_dir: DataDir,
                 target.close()
     finally:
         registry.close()
+
+
+def _audit_store(data_dir: Path) -> tuple[GraphStore, Iris]:
+    """The data directory's store opened read-only (beside a running server, if there is one)."""
+    from fmar.iris import Iris
+    from fmar.store.oxigraph import OxigraphStore
+
+    settings = _settings(data_dir)
+    if settings.store_path is None or not settings.store_path.exists():
+        console.print(f"[red]{data_dir} is not initialised[/]")
+        raise typer.Exit(3)
+    return OxigraphStore(settings.store_path, read_only=True), Iris(settings.base_iri)
+
+
+@audit_app.command("verify")
+def audit_verify(data_dir: DataDir,
+                 head: Annotated[Path | None, typer.Option(help="A head exported earlier (`fmar audit head`): "
+                                                                "the chain must still hold it.")] = None,
+                 json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
+    """Recompute the audit hash chain; exit 0 only when it is intact, 1 naming the first event altered,
+    removed or inserted. Works whether or not the server is running."""
+    import json
+
+    from fmar.audit.verify import verify
+
+    expected = _read_head(head) if head else None
+    store, iris = _audit_store(data_dir)
+    try:
+        result = verify(store, iris, expected)
+    finally:
+        store.close()
+    if json_output:
+        print(json.dumps(result.as_dict(), indent=2))  # noqa: T201
+    elif result.finding is None:
+        at = f"event {result.head.sequence}, hash {result.head.hash}" if result.head else "no events yet"
+        console.print(f"[green]intact[/]: {result.events} event(s) from event {result.start.sequence + 1}; head {at}"
+                      + (f"; holds the head exported at event {expected.sequence}" if expected else ""))
+    else:
+        f = result.finding
+        console.print(f"[red]{f.kind}[/]: {f.message}" + (f" (event {f.event})" if f.event else ""))
+    if result.finding is not None:
+        raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def audit_head(data_dir: DataDir,
+               out: Annotated[Path | None, typer.Option(help="Write the head here (JSON) instead of standard output.")]
+               = None) -> None:
+    """Export the chain's head (sequence and hash of the newest event), to check the chain against later."""
+    import json
+    from datetime import UTC, datetime
+
+    from fmar.audit.chain import Chain
+
+    store, iris = _audit_store(data_dir)
+    try:
+        head = Chain(store, iris).head
+    finally:
+        store.close()
+    text = json.dumps({**head.as_dict(), "exportedAt": datetime.now(UTC).isoformat(timespec="seconds")}, indent=2)
+    if out:
+        out.write_text(text + "\n")
+        console.print(f"head (event {head.sequence}) written to {out}")
+    else:
+        print(text)  # noqa: T201
+
+
+def _read_head(path: Path) -> Head:
+    import json
+
+    from fmar.audit.chain import Head
+
+    try:
+        data = json.loads(path.read_text())
+        return Head(int(data["sequence"]), str(data["hash"]), data.get("event"))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise typer.BadParameter(f"not a head exported by `fmar audit head`: {exc}", param_hint="--head") from exc
 
 
 @contextmanager

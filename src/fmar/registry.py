@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from rdflib import Graph
+from rdflib import Graph, URIRef
+from rdflib.term import Node
 
 from fmar.access.authenticate import Authenticator
 from fmar.access.policy import Policy
 from fmar.access.tokens import TokenService
+from fmar.audit.history import History, Kind
+from fmar.audit.trail import AuditTrail
 from fmar.config import Settings
-from fmar.iris import Iris
+from fmar.iris import FMAR, Iris
 from fmar.jsonld import JsonLdContext
 from fmar.spum.company import CompanyVerifier, make_verifier
 from fmar.store import GraphStore
@@ -53,6 +56,15 @@ class Registry:
         published = self.categories.published()
         if published:
             self.use_shapes(self.categories.merged(published))
+        self.history = History(self.store, self.policy, self.iris, {
+            "assets": Kind("assets", "asset.read", Assets.target),
+            "organisations": Kind("organisations", "organisation.read", lambda graph, org: (org, None)),
+            "users": Kind("users", "user.read", lambda graph, user: (_iri(graph.value(user, FMAR.memberOf)), None)),
+            "clients": Kind("clients", "client.list", lambda graph, c: (_iri(graph.value(c, FMAR.clientOf)), None)),
+            "delegations": Kind("delegations", "delegation.list",
+                                lambda graph, d: (_iri(graph.value(d, FMAR.delegatedBy)), None)),
+        })
+        self.audit = AuditTrail(self.store, self.policy, self.iris, self.write.chain, self.history)
         self.export = Export(self)
         self.sparql = SparqlEndpoint(self)
         self.views = AssetView(self)
@@ -71,3 +83,7 @@ class Registry:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _iri(node: Node | None) -> URIRef | None:
+    return node if isinstance(node, URIRef) else None

@@ -6,9 +6,11 @@ records to the store.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
@@ -16,6 +18,7 @@ from rdflib.term import Node
 
 from fmar.access.policy import Policy
 from fmar.access.principal import Principal
+from fmar.audit.chain import Chain
 from fmar.audit.events import EventInfo, change_set, event_quads, nquads
 from fmar.errors import ValidationFailed
 from fmar.graphs import new_graph
@@ -26,6 +29,9 @@ from fmar.store import GraphStore, Quad
 from fmar.validation.engine import CompiledValidator, index, index_terms
 from fmar.validation.shacl import Facts, Result, Validator
 
+_LAST_LOAD = """PREFIX fmar: <https://w3id.org/fmar#>
+SELECT ?d WHERE { ?e fmar:operation "reference.load" ; fmar:record ?g ; fmar:sequence ?n ; fmar:contentDigest ?d }
+ORDER BY DESC(?n) LIMIT 1"""
 _REFERENCED = """PREFIX fmar: <https://w3id.org/fmar#>
 CONSTRUCT { ?r a ?type ; fmar:status ?status ; fmar:hasRole ?role }
 WHERE { ?r a ?type . OPTIONAL { ?r fmar:status ?status } OPTIONAL { ?r fmar:hasRole ?role } }"""
@@ -76,6 +82,7 @@ class WritePath:
 
     def __init__(self, store: GraphStore, policy: Policy, validator: Validator | CompiledValidator, iris: Iris) -> None:
         self.store, self.policy, self.validator, self.iris = store, policy, validator, iris
+        self.chain = Chain(store, iris)
         self._reference: Graph | None = None
 
     @property
@@ -120,9 +127,18 @@ class WritePath:
 
     def log_read(self, operation: str, principal: Principal, detail: str, request_id: str | None = None) -> URIRef:
         """A light audit event for a read of restricted data (an export): who, what, when."""
-        event, quads = event_quads(self.iris, EventInfo(operation, principal, [], detail, None, request_id), "", "")
-        self.store.apply([], quads)
+        info = EventInfo(operation, principal, [], detail, None, request_id)
+        with _lock(self.store):
+            event, quads = self.sealed(info, "", "")
+            self.store.apply([], quads)
+            self.chain.advance_to(event)
         return event
+
+    def sealed(self, info: EventInfo, removed: str, added: str) -> tuple[URIRef, list[Quad]]:
+        """An event's quads, sealed onto the chain (call under the write lock; :meth:`Chain.advance_to` the
+        event once it is written)."""
+        event, quads = event_quads(self.iris, info, removed, added)
+        return event, self.chain.seal(event, quads)
 
     def run_update(self, principal: Principal, update: str, found: Sequence[Token], base_iri: str,
                    request_id: str | None = None) -> URIRef:
@@ -133,10 +149,28 @@ class WritePath:
         if found and found[-1].kind == "punct" and found[-1].text == ";":  # a trailing ';' ends the update
             update = update[:found[-1].start]
         info = EventInfo("sparql.update", principal, [], None, None, request_id, statement=update)
-        event, audit = event_quads(self.iris, info, "", "")
-        data = " ".join(f"GRAPH <{g}> {{ {quad_line(s, p, o)[:-2]} }}" for s, p, o, g in audit)
         with _lock(self.store):
+            event, audit = self.sealed(info, "", "")
+            data = " ".join(f"GRAPH <{g}> {{ {quad_line(s, p, o)[:-2]} }}" for s, p, o, g in audit)
             self.store.run_update(f"{update}\n;\nINSERT DATA {{ {data} }}", base_iri)
+            self.chain.advance_to(event)
+        return event
+
+    def load_graph(self, principal: Principal, graph: URIRef, files: Sequence[Path]) -> URIRef | None:
+        """Replace a reference graph (ontology, shapes, codes, reference data) by the repository's files, with
+        its event (the files and their digest) in the same write; nothing when the files are those loaded last."""
+        content = hashlib.sha256()
+        for path in files:
+            content.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        digest = content.hexdigest()
+        with _lock(self.store):
+            last = self.store.select(_LAST_LOAD, bindings={"g": graph}, graphs=[self.iris.graph("audit")])
+            if last and str(last[0]["d"]) == digest:
+                return None
+            info = EventInfo("reference.load", principal, [graph], material=tuple(p.name for p in files), digest=digest)
+            event, audit = self.sealed(info, "", "")
+            self.store.load(files, graph, audit)
+            self.chain.advance_to(event)
         return event
 
     def commit(self, change: Change) -> Committed:
@@ -170,8 +204,9 @@ class WritePath:
             records = list(dict.fromkeys(rc.record for rc in change.records))
             info = EventInfo(change.operation, change.principal, records,
                              change.reason, change.justification, change.request_id, tuple(change.material))
-            event, audit = event_quads(self.iris, info, nquads(removed), nquads(added))
+            event, audit = self.sealed(info, nquads(removed), nquads(added))
             self.store.apply(removed, added + audit)
+            self.chain.advance_to(event)
         return Committed(event, warnings)
 
 
@@ -317,8 +352,9 @@ def commit_batch(write: WritePath, batch: Batch, *, screen: Screen | None = None
             justifications = sorted({i.justification for i in accepted if i.justification})
             info = EventInfo(batch.operation, batch.principal, [item.record for item in accepted], None,
                              "; ".join(justifications) or None, request_id)
-            _, audit = event_quads(write.iris, info, "", change_set(lines))
+            event, audit = write.sealed(info, "", change_set(lines))
             write.store.add_nquads("".join(lines) + "".join(quad_line(*q) for q in audit))
+            write.chain.advance_to(event)
     return [outcomes[item.key] for item in batch.items]
 
 

@@ -40,6 +40,9 @@ sparql.query             any any own area public delegated|public public public 
 sparql.update            any - - - - - - - -
 store.read               any any own area public delegated|public public public public
 view.read                any any own area public delegated|public public public public
+history.read             any any own area|own own delegated|own - - -
+audit.read               any any own own own own - - -
+audit.verify             any any - - - - - - -
 """
 COLUMNS = ("admin", "regulator", "fsp", "so", "supplier", "platform", "consumer", "applicant", "anonymous")
 
@@ -55,6 +58,6 @@ def test_policy_table_is_as_reviewed() -> None:
 def test_delegable_scopes_are_the_platform_delegated_cells() -> None:
     policy = Policy(Settings().resource("data", "policy.csv"))
     assert policy.delegable == ["asset.create", "asset.deregister", "asset.export", "asset.list", "asset.read",
-                                "asset.update",
+                                "asset.update", "history.read",
                                 "organisation.list", "organisation.read", "organisation.update", "sparql.query", "store.read",
                                 "view.read"]

@@ -81,10 +81,13 @@ RECIPES: dict[str, Recipe] = {
     "store.read": lambda w, h, t: w.client.get("/store", params={"graph": str(w.registry.iris.graph("codes"))},
                                                headers=h),
     "view.read": lambda w, h, t: w.client.get("/views/assets", headers=h),
+    "history.read": lambda w, h, t: w.client.get(f"/assets/{w.asset(t)}/history", headers=h),
+    "audit.read": lambda w, h, t: w.client.get("/audit", headers=h),
+    "audit.verify": lambda w, h, t: w.client.get("/audit/verify", headers=h),
 }
 #: Operations whose target is not one organisation's record (decided by role; results filtered).
 UNTARGETED = {"meta.read", "organisation.create", "organisation.list", "asset.list", "category.list", "category.read",
-              "category.update", "category.deprecate", "sparql.update"}
+              "category.update", "category.deprecate", "sparql.update", "audit.verify"}
 _serials = iter(range(10**6))
 
 
@@ -146,7 +149,7 @@ def test_policy_row(world: World, operation: str, role: str) -> None:
             if own:
                 assert (own in listed) == _allowed(role, operation, own=True)
         return
-    if operation in ("asset.list", "asset.export", "sparql.query", "store.read", "view.read"):
+    if operation in ("asset.list", "asset.export", "sparql.query", "store.read", "view.read", "audit.read"):
         # by role; what each caller finds: tests/api/test_assets.py, tests/sparql/test_access.py
         _check(RECIPES[operation](world, headers, other), bool(POLICY.scopes(role, operation)), role, operation)
         return

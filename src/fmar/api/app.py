@@ -15,11 +15,11 @@ from fmar.access.principal import ROLES
 from fmar.api import problems
 from fmar.api.deps import OPERATION_KEY
 from fmar.api.middleware import BodyLimit, HeadAsGet, RequestId
-from fmar.api.routes import assets, auth, categories, meta, organisations, platforms, sparql, users
+from fmar.api.routes import assets, audit, auth, categories, meta, organisations, platforms, sparql, users
 from fmar.registry import Registry
 
 ROUTERS = (meta.router, auth.router, organisations.router, users.router, platforms.router, assets.router,
-           categories.router, sparql.router)
+           categories.router, sparql.router, audit.router)
 
 
 def create_app(registry: Registry, *, close_registry: bool = False) -> FastAPI:

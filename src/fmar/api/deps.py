@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.routing import APIRoute
 
 from fmar.access.principal import ANONYMOUS, Principal
@@ -110,3 +110,8 @@ RequestIdDep = Annotated[str, Depends(get_request_id)]
 JsonObject = Annotated[dict[str, Any], Depends(json_object)]
 MergePatch = Annotated[dict[str, Any], Depends(merge_patch)]
 OptionalObject = Annotated[dict[str, Any], Depends(optional_object)]
+
+
+#: ``?asOf=``: the record as it was recorded at that time (ISO 8601 with a zone).
+AsOf = Annotated[str | None, Query(alias="asOf", description="The record as it was recorded at this time "
+                                   "(ISO 8601 with a zone, e.g. 2026-05-01T12:00:00Z).")]

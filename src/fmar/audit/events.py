@@ -31,6 +31,8 @@ class EventInfo:
     material: Sequence[str] = ()
     #: A SPARQL update, recorded as it was run.
     statement: str | None = None
+    #: The SHA-256 of what was loaded, when the change is a whole graph loaded from files.
+    digest: str | None = None
 
 
 def nquads(quads: Iterable[Quad]) -> str:
@@ -61,7 +63,7 @@ def event_quads(iris: Iris, info: EventInfo, removed: str, added: str) -> tuple[
     event = iris.record("audit", new_id())
     graph = iris.graph("audit")
     p = info.principal
-    now = Literal(datetime.now(UTC).isoformat(timespec="microseconds"), datatype=XSD.dateTime)
+    now = Literal(xsd_now(), datatype=XSD.dateTime, normalize=False)
     quads: list[Quad] = [
         (event, RDF.type, FMAR.AuditEvent, graph),
         (event, RDF.type, PROV.Activity, graph),
@@ -85,10 +87,18 @@ def event_quads(iris: Iris, info: EventInfo, removed: str, added: str) -> tuple[
     for name in info.material:
         quads.append((event, FMAR.materialChange, Literal(name), graph))
     for pred, value in ((FMAR.reason, info.reason), (FMAR.justification, info.justification),
-                        (FMAR.requestId, info.request_id), (FMAR.sparqlUpdate, info.statement)):
+                        (FMAR.requestId, info.request_id), (FMAR.sparqlUpdate, info.statement),
+                        (FMAR.contentDigest, info.digest)):
         if value:
             quads.append((event, pred, Literal(value), graph))
     return event, quads
+
+
+def xsd_now() -> str:
+    """The time now as the canonical xsd:dateTime Oxigraph keeps (UTC as ``Z``, no trailing zeros), so that an
+    event's hash can be checked from what the store gives back."""
+    text = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
+    return text + "Z"
 
 
 #: Change sets longer than this (a bulk batch's: megabytes of N-Quads) are kept deflated: they shrink about

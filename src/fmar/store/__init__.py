@@ -7,7 +7,7 @@ embedded implementation (on disk, or in memory for tests).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -64,6 +64,12 @@ class GraphStore(Protocol):
     def apply(self, remove: Iterable[Quad], add: Iterable[Quad]) -> None:
         """Remove then add quads in one atomic write."""
 
+    def canonical(self, nquads: str) -> str:
+        """N-Quads as the store gives them back once written (typed literals in canonical form), unordered."""
+
+    def dump_graph(self, name: str, sink: Callable[[bytes], object]) -> None:
+        """One named graph as N-Triples (as Oxigraph writes them), a chunk at a time into ``sink``."""
+
     def add_nquads(self, text: str) -> None:
         """Add many quads, given as N-Quads text, fast (a bulk load): for batches of new records."""
 
@@ -82,8 +88,9 @@ class GraphStore(Protocol):
     def graph_nquads(self, name: str) -> str:
         """Every triple of one named graph, as N-Triples text."""
 
-    def load(self, paths: Sequence[Path], graph: URIRef) -> None:
-        """Replace a named graph with the contents of RDF files, atomically."""
+    def load(self, paths: Sequence[Path], graph: URIRef, extra: Sequence[Quad] = ()) -> None:
+        """Replace a named graph with the contents of RDF files, atomically, adding ``extra`` quads (its audit
+        event) in the same write."""
 
     def quads(self) -> Iterator[Quad]:
         """Every quad in the store (tests and exports)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -176,8 +176,13 @@ def _quad(q: Quad) -> ox.Quad:
 class OxigraphStore:
     """:class:`fmar.store.GraphStore` over pyoxigraph; writes are serialised by one lock."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self._store = ox.Store(str(path)) if path is not None else ox.Store()
+    def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
+        """On disk at ``path`` (``read_only``: beside a process that has it open to write), or in memory."""
+        if path is None:
+            self._store = ox.Store()
+        else:
+            self._store = ox.Store.read_only(str(path)) if read_only else ox.Store(str(path))
+        self.read_only = read_only
         self.write_lock = threading.RLock()
         self._names: tuple[str, ...] | None = None
 
@@ -291,10 +296,24 @@ class OxigraphStore:
         assert output is not None  # noqa: S101 - no output file given, so bytes come back
         return output.decode()
 
-    def load(self, paths: Sequence[Path], graph: URIRef) -> None:
+    def canonical(self, nquads: str) -> str:
+        """N-Quads as the store gives them back once written (typed literals in their canonical form, e.g.
+        ``"…Z"`` for a UTC xsd:dateTime), in no particular order."""
+        scratch = ox.Store()
+        scratch.bulk_load(input=nquads.encode(), format=ox.RdfFormat.N_QUADS, lenient=True)
+        output = scratch.dump(format=ox.RdfFormat.N_QUADS)
+        assert output is not None  # noqa: S101 - no output file given, so bytes come back
+        return output.decode()
+
+    def dump_graph(self, name: str, sink: Callable[[bytes], object]) -> None:
+        """One named graph as N-Triples, written by Oxigraph a chunk at a time into ``sink`` (constant memory)."""
+        self._store.dump(_Sink(sink), format=ox.RdfFormat.N_TRIPLES, from_graph=_named(name))  # type: ignore[arg-type]
+
+    def load(self, paths: Sequence[Path], graph: URIRef, extra: Sequence[Quad] = ()) -> None:
         target = ox.NamedNode(str(graph))
         quads = [ox.Quad(t.subject, t.predicate, t.object, target)
                  for path in paths for t in ox.parse(path=str(path), format=_FORMATS[path.suffix])]
+        quads += [_quad(q) for q in extra]
         parts = [f"DROP SILENT GRAPH {target}"]  # one update: the graph is replaced atomically
         if quads:
             parts.append("INSERT DATA { " + " ".join(_data(q) for q in quads) + " }")
@@ -309,8 +328,23 @@ class OxigraphStore:
                    URIRef(graph.value) if isinstance(graph, ox.NamedNode) else URIRef(""))
 
     def close(self) -> None:
-        self._store.flush()
+        if not self.read_only:
+            self._store.flush()
         del self._store
+
+
+class _Sink:
+    """The file-like object Oxigraph's ``dump`` writes to."""
+
+    def __init__(self, write: Callable[[bytes], object]) -> None:
+        self._write = write
+
+    def write(self, chunk: bytes) -> int:
+        self._write(chunk)
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
 
 
 _WHERE = re.compile(r"WHERE\s*\{", re.IGNORECASE)

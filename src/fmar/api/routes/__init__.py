@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from email.utils import format_datetime
 from typing import Any
 
 from fastapi import Request, Response
 from rdflib import Graph, URIRef
 
+from fmar.access.principal import Principal
 from fmar.api import ids  # noqa: F401 - registers the {…:fmarid} path convertor before any route
 from fmar.api.negotiation import record_response
 from fmar.records import etag
@@ -14,9 +17,10 @@ from fmar.registry import Registry
 
 
 def respond(request: Request, registry: Registry, record: URIRef, graph: Graph, *, status: int = 200,
-            location: str | None = None, extra: dict[str, Any] | None = None) -> Response:
+            location: str | None = None, extra: dict[str, Any] | None = None,
+            headers: dict[str, str] | None = None) -> Response:
     """A record as JSON-LD, Turtle, N-Triples or RDF/XML, with its ETag (and Location when created)."""
-    headers = {"ETag": etag(graph)}
+    headers = {"ETag": etag(graph), **(headers or {})}
     if location:
         headers["Location"] = location
     body = {**registry.context.write(graph, record), **(extra or {})}
@@ -39,3 +43,12 @@ def collection(registry: Registry, items: list[tuple[URIRef, Graph]], next_url: 
 
 def _without_context(node: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in node.items() if k != "@context"}
+
+
+def respond_as_of(request: Request, registry: Registry, principal: Principal, collection: str, value: str,
+                  as_of: str) -> Response:
+    """A record as it was recorded at ``as_of`` (``?asOf=``), in every format the current record has, with the
+    time of the version shown as ``Memento-Datetime`` (RFC 7089)."""
+    record, graph, recorded = registry.history.as_of(principal, collection, value, as_of)
+    shown = datetime.fromisoformat(recorded.replace("Z", "+00:00"))
+    return respond(request, registry, record, graph, headers={"Memento-Datetime": format_datetime(shown, usegmt=True)})

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from fmar.api.deps import Caller, JsonObject, MergePatch, Reg, RequestIdDep, fields, operation
-from fmar.api.routes import collection, location, respond
+from fmar.api.deps import AsOf, Caller, JsonObject, MergePatch, Reg, RequestIdDep, fields, operation
+from fmar.api.routes import collection, location, respond, respond_as_of
 from fmar.arm.assets import FILTERS
 from fmar.arm.bulk import csv_lines, read_csv, read_ndjson, summary
 from fmar.errors import UnsupportedMediaType
@@ -83,8 +83,11 @@ def find_assets(request: Request, principal: Caller, registry: Reg,
 
 
 @router.get("/assets/{asset_id:fmarid}", **operation("asset.read"))
-def read_asset(request: Request, principal: Caller, registry: Reg, asset_id: str) -> Response:
-    """An asset as JSON-LD, Turtle, N-Triples or RDF/XML, by `Accept`, with its `ETag`."""
+def read_asset(request: Request, principal: Caller, registry: Reg, asset_id: str, as_of: AsOf = None) -> Response:
+    """An asset as JSON-LD, Turtle, N-Triples or RDF/XML, by `Accept`, with its `ETag`. `?asOf=` gives it
+    as it was recorded then."""
+    if as_of is not None:
+        return respond_as_of(request, registry, principal, "assets", asset_id, as_of)
     asset, graph = registry.assets.get(principal, asset_id)
     return respond(request, registry, asset, graph)
 

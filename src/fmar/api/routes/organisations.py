@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from fmar.api.deps import Caller, JsonObject, MergePatch, Reg, RequestIdDep, fields, operation
-from fmar.api.routes import collection, location, respond
+from fmar.api.deps import AsOf, Caller, JsonObject, MergePatch, Reg, RequestIdDep, fields, operation
+from fmar.api.routes import collection, location, respond, respond_as_of
 
 router = APIRouter(tags=["organisations"])
 
@@ -32,8 +32,10 @@ def list_organisations(request: Request, principal: Caller, registry: Reg,
 
 
 @router.get("/organisations/{org_id:fmarid}", **operation("organisation.read"))
-def read_organisation(request: Request, principal: Caller, registry: Reg, org_id: str) -> Response:
-    """An organisation as JSON-LD, Turtle, N-Triples or RDF/XML, by `Accept`."""
+def read_organisation(request: Request, principal: Caller, registry: Reg, org_id: str, as_of: AsOf = None) -> Response:
+    """An organisation as JSON-LD, Turtle, N-Triples or RDF/XML, by `Accept`. `?asOf=` gives it as it was recorded then."""
+    if as_of is not None:
+        return respond_as_of(request, registry, principal, "organisations", org_id, as_of)
     org, graph = registry.organisations.get(principal, org_id)
     return respond(request, registry, org, graph)
 

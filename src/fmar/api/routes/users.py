@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from fmar.access.principal import Principal
-from fmar.api.deps import Caller, JsonObject, OptionalObject, Reg, RequestIdDep, fields, operation
-from fmar.api.routes import collection, location, respond
+from fmar.api.deps import AsOf, Caller, JsonObject, OptionalObject, Reg, RequestIdDep, fields, operation
+from fmar.api.routes import collection, location, respond, respond_as_of
 from fmar.records import load_record
 from fmar.registry import Registry
 
@@ -31,8 +31,10 @@ def list_users(principal: Caller, registry: Reg, org_id: str) -> dict[str, objec
 
 
 @router.get("/users/{user_id:fmarid}", **operation("user.read"))
-def read_user(request: Request, principal: Caller, registry: Reg, user_id: str) -> Response:
-    """A user, by `Accept`."""
+def read_user(request: Request, principal: Caller, registry: Reg, user_id: str, as_of: AsOf = None) -> Response:
+    """A user, by `Accept`. `?asOf=` gives it as it was recorded then."""
+    if as_of is not None:
+        return respond_as_of(request, registry, principal, "users", user_id, as_of)
     user, graph = registry.users.get(principal, user_id)
     return respond(request, registry, user, graph)
 

@@ -1,0 +1,112 @@
+"""The audit trail (UC-05.06): record history, events by record, actor and time, and the chain's check."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from fmar.access.principal import Principal
+from fmar.api.deps import Caller, Reg, operation
+from fmar.audit.chain import Head
+from fmar.audit.history import version_document
+from fmar.audit.trail import EventFilter
+from fmar.errors import BadRequest
+from fmar.registry import Registry
+
+router = APIRouter(tags=["audit"])
+
+
+@lru_cache(maxsize=4)
+def _context(path: Path) -> dict[str, Any]:
+    context: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["@context"]
+    return context
+
+
+def history(registry: Registry, principal: Principal, collection: str, value: str) -> dict[str, Any]:
+    """A record's history document: its versions the caller may see, oldest first."""
+    record, versions = registry.history.versions(principal, collection, value)
+    return {"@context": _context(registry.settings.resource("data", "history-context.jsonld")),
+            "id": f"{record}/history", "record": str(record),
+            "versions": [version_document(v, registry.context.term_for.get) for v in versions]}
+
+
+_HISTORY_DOC = "Every version the caller may see, oldest first, as JSON-LD: `version`, `recordedAt`, `agent`, " \
+               "`operation`, `changes` (`op` add/remove, `property`, `value`), `reason`."
+
+
+@router.get("/assets/{asset_id:fmarid}/history", **operation("history.read"), description=_HISTORY_DOC)
+def asset_history(principal: Caller, registry: Reg, asset_id: str) -> dict[str, Any]:
+    """An asset's history (UC-05.06, UC-02.04)."""
+    return history(registry, principal, "assets", asset_id)
+
+
+@router.get("/organisations/{org_id:fmarid}/history", **operation("history.read"), description=_HISTORY_DOC)
+def organisation_history(principal: Caller, registry: Reg, org_id: str) -> dict[str, Any]:
+    """An organisation's history."""
+    return history(registry, principal, "organisations", org_id)
+
+
+@router.get("/users/{user_id:fmarid}/history", **operation("history.read"), description=_HISTORY_DOC)
+def user_history(principal: Caller, registry: Reg, user_id: str) -> dict[str, Any]:
+    """A user's history."""
+    return history(registry, principal, "users", user_id)
+
+
+@router.get("/clients/{client_id:fmarid}/history", **operation("history.read"), description=_HISTORY_DOC)
+def client_history(principal: Caller, registry: Reg, client_id: str) -> dict[str, Any]:
+    """A platform client credential's history (issued, revoked; its secret never shown)."""
+    return history(registry, principal, "clients", client_id)
+
+
+@router.get("/delegations/{delegation_id:fmarid}/history", **operation("history.read"), description=_HISTORY_DOC)
+def delegation_history(principal: Caller, registry: Reg, delegation_id: str) -> dict[str, Any]:
+    """A delegation's history (granted, revoked)."""
+    return history(registry, principal, "delegations", delegation_id)
+
+
+@router.get("/audit", **operation("audit.read"))
+def find_events(request: Request, principal: Caller, registry: Reg,
+                record: Annotated[str | None, Query(description="A record's IRI: its events.")] = None,
+                actor: Annotated[str | None, Query(description="A user or organisation (ID or IRI), or a token "
+                                                               "subject: the events it made.")] = None,
+                operation_name: Annotated[str | None, Query(alias="operation")] = None,
+                start: Annotated[str | None, Query(alias="from", description="From this time (ISO 8601), inclusive.")]
+                = None,
+                end: Annotated[str | None, Query(alias="to", description="Before this time (ISO 8601).")] = None,
+                after: Annotated[int, Query(ge=0, description="Cursor: the sequence of the last event of the "
+                                                              "previous page.")] = 0,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    """Audit events in chain order, a page at a time: every event for the admin and the regulator; the events
+    of the caller's organisation otherwise, or of a record whose history the caller may read."""
+    query = EventFilter(record, actor, operation_name, start, end, after, limit)
+    items, cursor = registry.audit.events(principal, query)
+    body: dict[str, Any] = {"@context": _context(registry.settings.resource("data", "history-context.jsonld")),
+                            "items": items}
+    if cursor is not None:
+        body["next"] = str(request.url.include_query_params(after=cursor))
+    return body
+
+
+@router.get("/audit/verify", **operation("audit.verify"))
+def verify_chain(principal: Caller, registry: Reg,
+                 sequence: Annotated[int | None, Query(ge=1, description="A head exported earlier: its sequence…")]
+                 = None,
+                 hash_: Annotated[str | None, Query(alias="hash", description="…and its hash.")] = None,
+                 ) -> dict[str, Any]:
+    """Recompute the hash chain: `intact`, the events checked, the head, and the first event that was
+    altered, removed or inserted (`firstProblem`). With `sequence` and `hash` (a head exported earlier),
+    the chain must still hold that head."""
+    if (sequence is None) != (hash_ is None):
+        raise BadRequest("give both sequence and hash of the exported head, or neither")
+    expected = Head(sequence, hash_) if sequence is not None and hash_ is not None else None
+    return registry.audit.verify(principal, expected).as_dict()
+
+
+@router.get("/audit/head", **operation("audit.verify"))
+def chain_head(principal: Caller, registry: Reg) -> dict[str, Any]:
+    """The newest event's sequence and hash: keep it, and check the chain against it later."""
+    return registry.audit.head(principal).as_dict()

@@ -1,0 +1,238 @@
+"""Record history (UC-05.06, UC-02.04): every version of a record from the audit events that changed it,
+and the record as it was recorded at a past time.
+
+A record's versions are the events naming it (``fmar:record``), in chain order; what each changed is the
+part of the event's change set whose subject is the record (or one of its ``{record}#…`` nodes). The record
+as of a time is its current triples with the changes made after that time undone, newest first, so a read
+costs the changes since then, not the whole history. Who may see which version is the policy table's
+answer (``history.read``) for the record *as it was then*: a former operator of an asset sees the versions
+while it was theirs, not after; an organisation also sees the changes it made itself. A record as of a
+time is shown to whoever could have read it (its ``read_operation``) then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import XSD
+
+from fmar.access.policy import Policy
+from fmar.access.principal import Principal
+from fmar.audit.events import change_set_of
+from fmar.errors import BadRequest, NotFound
+from fmar.graphs import new_graph
+from fmar.iris import FMAR, Iris
+from fmar.ntriples import term, to_node
+from fmar.records import DERIVED, load_record
+from fmar.store import GraphStore
+
+#: The organisation and DNO area a record belongs to, from its triples: what the policy table's scopes look at.
+Owner = Callable[[Graph, URIRef], tuple[URIRef | None, URIRef | None]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A record type with a history: its collection, the operation that reads it, and whose it is."""
+
+    collection: str
+    read_operation: str
+    owner: Owner
+
+
+@dataclass
+class Version:
+    """One event that changed a record, and the record's triples after it."""
+
+    number: int
+    event: str
+    sequence: int
+    recorded_at: str
+    operation: str
+    facts: dict[str, str]
+    removed: list[tuple[str, str, str]] = field(default_factory=list)
+    added: list[tuple[str, str, str]] = field(default_factory=list)
+    state: Graph = field(default_factory=new_graph)
+
+
+_EVENTS = """PREFIX fmar: <https://w3id.org/fmar#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?e ?n ?t ?op ?role ?subject ?user ?org ?behalf ?delegation ?reason ?justification ?request WHERE {
+  ?e fmar:record ?r ; fmar:sequence ?n ; prov:startedAtTime ?t ; fmar:operation ?op ;
+     fmar:actingRole ?role ; fmar:tokenSubject ?subject .
+  OPTIONAL { ?e prov:wasAssociatedWith ?user } OPTIONAL { ?e fmar:agentOrganisation ?org }
+  OPTIONAL { ?e fmar:onBehalfOf ?behalf } OPTIONAL { ?e fmar:underDelegation ?delegation }
+  OPTIONAL { ?e fmar:reason ?reason } OPTIONAL { ?e fmar:justification ?justification }
+  OPTIONAL { ?e fmar:requestId ?request }
+} ORDER BY ?n"""
+_CHANGES = """PREFIX fmar: <https://w3id.org/fmar#>
+SELECT ?e ?p ?v WHERE {
+  VALUES ?p { fmar:removedTriples fmar:addedTriples fmar:removedTriplesDeflated fmar:addedTriplesDeflated }
+  ?e ?p ?v }"""
+_DERIVED = {f"<{p}>" for p in DERIVED}
+
+
+def parse_time(value: str) -> datetime:
+    """An ``asOf``/``from``/``to`` time: ISO 8601 with a zone (``Z`` or an offset); 400 otherwise."""
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise BadRequest(f"{value!r} is not an ISO 8601 date-time such as 2026-05-01T12:00:00Z") from exc
+    if when.tzinfo is None:
+        raise BadRequest(f"{value!r} has no time zone: add Z for UTC, or an offset")
+    return when.astimezone(UTC)
+
+
+class History:
+    """Versions and as-of reads of records, under the policy table."""
+
+    def __init__(self, store: GraphStore, policy: Policy, iris: Iris, kinds: dict[str, Kind]) -> None:
+        self.store, self.policy, self.iris, self.kinds = store, policy, iris, kinds
+        self.audit = iris.graph("audit")
+
+    def kind(self, collection: str) -> Kind:
+        return self.kinds[collection]
+
+    def record(self, collection: str, value: str) -> URIRef:
+        record = self.iris.parse(value, collection)
+        if record is None:
+            raise NotFound(f"no {collection[:-1]} {value!r}")
+        return record
+
+    # ------------------------------------------------------------------ reading events
+
+    def _events(self, record: URIRef) -> list[dict[str, str]]:
+        rows = self.store.select(_EVENTS, bindings={"r": record}, graphs=[self.audit])
+        return [{k: str(v) for k, v in row.items()} for row in rows]
+
+    def _changes(self, record: URIRef, events: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
+        """Each event's change of the record (removed, added: N-Quads lines in canonical form)."""
+        if not events:
+            return {}
+        values = " ".join(f"<{e}>" for e in events)
+        query = _CHANGES.replace("?e ?p ?v }", f"VALUES ?e {{ {values} }} ?e ?p ?v }}")
+        mine = (f"<{record}>", f"<{record}#")
+        lines: list[str] = []
+        for row in self.store.select(query, graphs=[self.audit]):
+            predicate, text = change_set_of(URIRef(str(row["p"])), row["v"])  # type: ignore[arg-type]
+            side = "removed" if predicate == FMAR.removedTriples else "added"
+            for line in text.splitlines():
+                if line.startswith(mine):
+                    s, p, rest = line.split(" ", 2)
+                    if p not in _DERIVED:
+                        obj = rest[:-2].rsplit(" ", 1)[0]
+                        lines.append(f"{s} {p} {obj} <urn:fmar:{side}:{row['e']}> .\n")
+        changes: dict[str, tuple[list[str], list[str]]] = {e: ([], []) for e in events}
+        for line in self.store.canonical("".join(lines)).splitlines():  # as the store keeps them
+            s, p, rest = line.split(" ", 2)
+            obj, graph = rest[:-2].rsplit(" ", 1)
+            side, event = graph[1:-1].removeprefix("urn:fmar:").split(":", 1)
+            changes[event][0 if side == "removed" else 1].append(f"{s} {p} {obj}")
+        return changes
+
+    # ------------------------------------------------------------------ use cases
+
+    def versions(self, principal: Principal, collection: str, value: str) -> tuple[URIRef, list[Version]]:
+        """UC-05.06: the versions of a record the caller may see, oldest first; 404 when none."""
+        self.policy.require_role(principal, "history.read")
+        kind, record = self.kind(collection), self.record(collection, value)
+        events = self._events(record)
+        changes = self._changes(record, [e["e"] for e in events])
+        state: set[str] = set()
+        visible = []
+        for number, facts in enumerate(events, start=1):
+            removed, added = changes[facts["e"]]
+            owner_before = kind.owner(_graph(state), record) if state else None
+            state = (state - set(removed)) | set(added)
+            version = Version(number, facts["e"], int(facts["n"]), facts["t"], facts["op"], facts,
+                              [_triple(t) for t in sorted(removed)], [_triple(t) for t in sorted(added)],
+                              _graph(state))
+            owner = kind.owner(version.state, record) if state else owner_before or (None, None)
+            if self._may_see(principal, kind, owner, facts):
+                visible.append(version)
+        if not visible:
+            raise NotFound(f"no {collection[:-1]} {value!r}")
+        return record, visible
+
+    def as_of(self, principal: Principal, collection: str, value: str, when: str) -> tuple[URIRef, Graph, str]:
+        """The record as it was recorded at ``when`` (its triples, and the time of the version shown);
+        404 when it did not exist then, or the caller could not have read it then."""
+        kind, record = self.kind(collection), self.record(collection, value)
+        at = parse_time(when)
+        events = self._events(record)
+        if not events or _time(events[0]["t"]) > at:
+            raise NotFound(f"{collection[:-1]} {value!r} did not exist at {at.isoformat()}")
+        later = [e for e in events if _time(e["t"]) > at]
+        current, _ = load_record(self.store, record)
+        text = "".join(f"{_line(t)} <urn:fmar:current> .\n" for t in current)
+        state = {line[:-2].rsplit(" ", 1)[0] for line in self.store.canonical(text).splitlines()}
+        changes = self._changes(record, [e["e"] for e in later])
+        for facts in reversed(later):
+            removed, added = changes[facts["e"]]
+            state = (state - set(added)) | set(removed)
+        graph = _graph(state)
+        shown = next(e for e in reversed(events) if _time(e["t"]) <= at)
+        if not self.policy.allows(principal, kind.read_operation, *kind.owner(graph, record)):
+            raise NotFound(f"no {collection[:-1]} {value!r}")
+        return record, graph, shown["t"]
+
+    def _may_see(self, principal: Principal, kind: Kind, owner: tuple[URIRef | None, URIRef | None],
+                 facts: dict[str, str]) -> bool:
+        if self.policy.allows(principal, "history.read", *owner):
+            return True
+        return principal.org is not None and str(principal.org) in (facts.get("org"), facts.get("behalf"))
+
+
+def version_document(version: Version, term_for: Callable[[str], str | None]) -> dict[str, Any]:
+    """One version as the history document lists it: who, when, what changed, why."""
+    facts = version.facts
+    agent = {"role": facts["role"], "subject": facts["subject"]}
+    for key, name in (("user", "user"), ("org", "organisation"), ("behalf", "onBehalfOf"),
+                      ("delegation", "delegation")):
+        if key in facts:
+            agent[name] = facts[key]
+    doc: dict[str, Any] = {"version": version.number, "event": version.event, "sequence": version.sequence,
+                           "recordedAt": version.recorded_at, "operation": version.operation, "agent": agent,
+                           "changes": [_change(op, t, term_for) for op, triples in (("remove", version.removed),
+                                                                                   ("add", version.added))
+                                       for t in triples]}
+    for key, name in (("reason", "reason"), ("justification", "justification"), ("request", "requestId")):
+        if key in facts:
+            doc[name] = facts[key]
+    return doc
+
+
+def _change(op: str, triple: tuple[str, str, str], term_for: Callable[[str], str | None]) -> dict[str, Any]:
+    s, p, o = triple
+    node = to_node(o)
+    change: dict[str, Any] = {"op": op, "property": term_for(p[1:-1]) or p[1:-1],
+                              "value": str(node)}
+    if isinstance(node, Literal) and node.datatype is not None and node.datatype != XSD.string:
+        change["datatype"] = str(node.datatype)
+    if "#" in s:
+        change["node"] = s[1:-1]
+    return change
+
+
+def _triple(line: str) -> tuple[str, str, str]:
+    s, p, o = line.split(" ", 2)
+    return s, p, o
+
+
+def _line(triple: tuple[Any, Any, Any]) -> str:
+    return " ".join(term(t) for t in triple)
+
+
+def _graph(state: set[str]) -> Graph:
+    graph = new_graph()
+    for line in state:
+        s, p, o = line.split(" ", 2)
+        graph.add((to_node(s), to_node(p), to_node(o)))
+    return graph
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

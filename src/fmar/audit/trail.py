@@ -1,0 +1,140 @@
+"""The audit trail as a service (UC-05.06): events found by record, actor and time, and the chain checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rdflib import Literal, URIRef
+from rdflib.namespace import XSD
+
+from fmar.access.policy import Policy
+from fmar.access.principal import Principal
+from fmar.audit.chain import Chain, Head
+from fmar.audit.history import History, parse_time
+from fmar.audit.verify import Verification, verify
+from fmar.errors import BadRequest
+from fmar.iris import Iris
+from fmar.store import GraphStore
+
+_EVENTS = """PREFIX fmar: <https://w3id.org/fmar#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?e ?n ?t ?op ?role ?subject ?user ?org ?behalf ?reason ?justification ?request ?hash WHERE {
+  ?e fmar:sequence ?n ; prov:startedAtTime ?t ; fmar:operation ?op ; fmar:actingRole ?role ;
+     fmar:tokenSubject ?subject ; fmar:eventHash ?hash .
+  OPTIONAL { ?e prov:wasAssociatedWith ?user } OPTIONAL { ?e fmar:agentOrganisation ?org }
+  OPTIONAL { ?e fmar:onBehalfOf ?behalf } OPTIONAL { ?e fmar:reason ?reason }
+  OPTIONAL { ?e fmar:justification ?justification } OPTIONAL { ?e fmar:requestId ?request }
+  FILTERS
+} ORDER BY ?n LIMIT LIMIT_ROWS"""
+_COUNTS = """PREFIX fmar: <https://w3id.org/fmar#>
+SELECT ?e (COUNT(?r) AS ?count) WHERE { VALUES ?e fmar:record ?r } GROUP BY ?e"""
+_LISTED = """PREFIX fmar: <https://w3id.org/fmar#>
+SELECT ?e ?r WHERE { VALUES ?e fmar:record ?r } ORDER BY ?r"""
+#: An event naming more records than this (a bulk batch) lists a count and the first, not all of them.
+LISTED_RECORDS = 100
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What ``GET /audit`` asks for: a record, an actor (user, organisation or token subject), an operation,
+    a time range (``from`` inclusive, ``to`` exclusive), and the page (after a sequence number)."""
+
+    record: str | None = None
+    actor: str | None = None
+    operation: str | None = None
+    start: str | None = None
+    end: str | None = None
+    after: int = 0
+    limit: int = 100
+
+
+class AuditTrail:
+    """Reading the audit graph: events under the policy table, and the chain's check and head."""
+
+    def __init__(self, store: GraphStore, policy: Policy, iris: Iris, chain: Chain, history: History) -> None:
+        self.store, self.policy, self.iris, self.chain, self.history = store, policy, iris, chain, history
+        self.graph = iris.graph("audit")
+
+    def verify(self, principal: Principal, expected: Head | None = None) -> Verification:
+        self.policy.require_role(principal, "audit.verify")
+        return verify(self.store, self.iris, expected)
+
+    def head(self, principal: Principal) -> Head:
+        self.policy.require_role(principal, "audit.verify")
+        with self.chain.store.write_lock:  # type: ignore[attr-defined]
+            return self.chain.head
+
+    def events(self, principal: Principal, query: EventFilter) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of events the caller may read, in chain order, and the cursor of the next page."""
+        self.policy.require_role(principal, "audit.read")
+        filters = [f"FILTER(?n > {int(query.after)})"]
+        if query.operation:
+            filters.append(f"FILTER(?op = {Literal(query.operation).n3()})")
+        for bound, op in ((query.start, ">="), (query.end, "<")):
+            if bound:
+                when = Literal(parse_time(bound).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), datatype=XSD.dateTime)
+                filters.append(f"FILTER(?t {op} {when.n3()})")
+        if query.actor:
+            actor = self._actor(query.actor)
+            filters.append(f"FILTER(?user = {actor.n3()} || ?org = {actor.n3()} || ?behalf = {actor.n3()} "
+                           f"|| ?subject = {Literal(query.actor).n3()})")
+        if query.record:
+            collection, record = self._record(query.record)
+            _, versions = self.history.versions(principal, collection, str(record))
+            filters.append(f"VALUES ?e {{ {' '.join(f'<{v.event}>' for v in versions)} }}")
+        elif "any" not in self.policy.scopes(principal.role, "audit.read") or principal.acting_for_other:
+            own = URIRef(str(principal.org)) if principal.org else URIRef("urn:fmar:nobody")
+            filters.append(f"FILTER(?org = {own.n3()} || ?behalf = {own.n3()})")
+        text = _EVENTS.replace("FILTERS", "\n  ".join(filters)).replace("LIMIT_ROWS", str(query.limit + 1))
+        rows = self.store.select(text, graphs=[self.graph])
+        page = rows[:query.limit]
+        records = self._records([str(r["e"]) for r in page])
+        items = [_event_document({k: str(v) for k, v in row.items()}, *records.get(str(row["e"]), (0, [])))
+                 for row in page]
+        cursor = int(str(page[-1]["n"])) if len(rows) > query.limit else None
+        return items, cursor
+
+    def _records(self, events: list[str]) -> dict[str, tuple[int, list[str]]]:
+        """Each event's record count, and its records when there are few (a bulk batch lists only its count)."""
+        if not events:
+            return {}
+        values = "VALUES ?e { " + " ".join(f"<{e}>" for e in events) + " }"
+        counts = {str(r["e"]): int(str(r["count"])) for r in self.store.select(
+            _COUNTS.replace("VALUES", values), graphs=[self.graph])}
+        found: dict[str, tuple[int, list[str]]] = {e: (n, []) for e, n in counts.items()}
+        small = [e for e, n in counts.items() if n <= LISTED_RECORDS]
+        if small:
+            values = "VALUES ?e { " + " ".join(f"<{e}>" for e in small) + " }"
+            for row in self.store.select(_LISTED.replace("VALUES", values), graphs=[self.graph]):
+                found[str(row["e"])][1].append(str(row["r"]))
+        return found
+
+    def _actor(self, value: str) -> URIRef:
+        for collection in ("users", "organisations"):
+            iri = self.iris.parse(value, collection)
+            if iri is not None:
+                return iri
+        return URIRef(value) if value.startswith(self.iris.base) else URIRef("urn:fmar:nobody")
+
+    def _record(self, value: str) -> tuple[str, URIRef]:
+        for collection in self.history.kinds:
+            if value.startswith(f"{self.iris.base}{collection}/"):
+                record = self.iris.parse(value, collection)
+                if record is not None:
+                    return collection, record
+        raise BadRequest(f"record must be the IRI of a record ({', '.join(self.history.kinds)}): {value!r}")
+
+
+def _event_document(facts: dict[str, str], count: int, listed: list[str]) -> dict[str, Any]:
+    agent = {"role": facts["role"], "subject": facts["subject"]}
+    for key, name in (("user", "user"), ("org", "organisation"), ("behalf", "onBehalfOf")):
+        if key in facts:
+            agent[name] = facts[key]
+    doc: dict[str, Any] = {"id": facts["e"], "sequence": int(facts["n"]), "recordedAt": facts["t"],
+                           "operation": facts["op"], "agent": agent, "records": listed, "recordCount": count,
+                           "eventHash": facts["hash"]}
+    for key, name in (("reason", "reason"), ("justification", "justification"), ("request", "requestId")):
+        if key in facts:
+            doc[name] = facts[key]
+    return doc
