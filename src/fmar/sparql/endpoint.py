@@ -29,6 +29,7 @@ from fmar.errors import BadRequest, NotFound, QuerySyntax, QueryTimeout, ResultT
 from fmar.media import choose_media
 from fmar.ntriples import quad_line
 from fmar.sparql import results
+from fmar.sparql.fence import AppendOnly, fence
 from fmar.sparql.lexer import Refused, Token, dataset_clause, head, screen, tokens, with_using
 from fmar.sparql.protocol import Operation
 from fmar.store import Answer, SparqlSyntaxError
@@ -148,10 +149,16 @@ class SparqlEndpoint:
             text = with_using(operation.text, found, list(operation.default), list(operation.named))
         except Refused as exc:
             raise BadRequest(str(exc)) from exc
-        try:
-            self.r.write.run_update(principal, text, found, self.base_iri, request_id)
-        except SparqlSyntaxError as exc:
-            raise QuerySyntax(f"the update is not valid SPARQL 1.1: {exc}") from exc
+        with self.r.store.write_lock:  # type: ignore[attr-defined]  # the graphs fenced are the graphs updated
+            try:
+                text = fence(text, tokens(text), self.base_iri, str(self.r.iris.graph("audit")),
+                             self.r.store.graph_names())
+            except AppendOnly as exc:
+                raise SparqlRefused(str(exc)) from exc
+            try:
+                self.r.write.run_update(principal, text, tokens(text), self.base_iri, request_id)
+            except SparqlSyntaxError as exc:
+                raise QuerySyntax(f"the update is not valid SPARQL 1.1: {exc}") from exc
         self.r.forget_cached()
 
     # ------------------------------------------------------------------ graph store (read side)

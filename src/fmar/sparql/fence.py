@@ -1,0 +1,76 @@
+"""The audit graph is append-only, even for the admin's SPARQL updates.
+
+An update is read with rdflib's SPARQL parser (prefixes and the base resolved, so no spelling of the
+audit graph's IRI escapes it) and refused if any operation names the audit graph, or writes through a
+``GRAPH ?variable`` template that could reach it. ``CLEAR``/``DROP`` ``ALL``/``NAMED`` are narrowed to
+every other graph, so the protocol's whole-store operations keep working on the records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pyparsing import ParseException
+from rdflib.plugins.sparql.algebra import translateUpdate
+from rdflib.plugins.sparql.parser import parseUpdate
+from rdflib.term import URIRef, Variable
+
+from fmar.sparql.lexer import Refused, Token
+
+
+class AppendOnly(Refused):
+    """The update would change or delete audit events."""
+
+
+def fence(update: str, found: Sequence[Token], base_iri: str, protected: str, graphs: Sequence[str]) -> str:
+    """The update to run: ``CLEAR``/``DROP`` of ``ALL`` or ``NAMED`` spelled out as the graphs but ``protected``;
+    :class:`AppendOnly` if it could change ``protected`` otherwise. A syntax error is left to the store."""
+    try:
+        operations = translateUpdate(parseUpdate(update), base=base_iri).algebra
+    except (ParseException, ValueError, TypeError, KeyError, AttributeError):
+        return update  # not SPARQL rdflib can read: the store's parser answers (400), and runs nothing
+    audit = URIRef(protected)
+    for op in operations:
+        if any(term == audit for term in _terms(op)):
+            raise AppendOnly(f"the update names the audit graph <{protected}>, which is append-only")
+        templates = [op[key] for key in ("delete", "insert") if key in op] + [op] * (op.name == "DeleteWhere")
+        for template in templates:
+            if any(isinstance(g, Variable) for g in template["quads"] if "quads" in template):
+                raise AppendOnly("a GRAPH ?variable in an update's template could reach the append-only audit "
+                                 "graph: name the graphs")
+    return _narrowed(update, found, [g for g in graphs if g != protected])
+
+
+def _terms(node: Any) -> Iterator[Any]:
+    """Every term in an algebra node (nested values, lists, dicts' keys and values)."""
+    if isinstance(node, URIRef | Variable):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _terms(key)
+            yield from _terms(value)
+    elif isinstance(node, list | tuple | set):
+        for item in node:
+            yield from _terms(item)
+
+
+def _narrowed(update: str, found: Sequence[Token], graphs: Sequence[str]) -> str:
+    """``CLEAR``/``DROP`` [``SILENT``] ``ALL``/``NAMED`` as one operation a graph (``ALL`` with the default graph)."""
+    cuts = []
+    for n, token in enumerate(found):
+        if not token.is_word("CLEAR", "DROP"):
+            continue
+        rest = found[n + 1:n + 3]
+        silent = bool(rest) and rest[0].is_word("SILENT")
+        target = rest[1] if silent and len(rest) > 1 else rest[0] if rest else None
+        if target is None or not target.is_word("ALL", "NAMED"):
+            continue
+        verb = token.text.upper()
+        parts = [f"{verb} SILENT GRAPH <{g}>" for g in graphs]
+        if target.text.upper() == "ALL":
+            parts.append(f"{verb} {'SILENT ' if silent else ''}DEFAULT")
+        cuts.append((token.start, target.start + len(target.text), " ;\n".join(parts) or "INSERT DATA { }"))
+    for start, end, text in reversed(cuts):
+        update = update[:start] + text + update[end:]
+    return update
