@@ -269,6 +269,62 @@ def audit_head(data_dir: DataDir,
         print(text)  # noqa: T201
 
 
+@audit_app.command("archive")
+def audit_archive(data_dir: DataDir,
+                  before: Annotated[str | None, typer.Option(help="Archive the events recorded before this time "
+                                                                  "(ISO 8601; default: FMAR_AUDIT_RETENTION_DAYS ago).")]
+                  = None) -> None:
+    """Retention: move old events to a signed N-Quads file under the data directory; the chain still verifies.
+    Needs the store to itself (stop the server first)."""
+    from datetime import UTC, datetime, timedelta
+
+    from fmar.access.principal import SYSTEM
+    from fmar.audit.archive import archive
+    from fmar.audit.history import parse_time
+    from fmar.errors import FmarError
+
+    settings = _settings(data_dir)
+    if before is None and settings.audit_retention_days is None:
+        raise typer.BadParameter("give --before, or set FMAR_AUDIT_RETENTION_DAYS", param_hint="--before")
+    try:
+        cutoff = parse_time(before) if before else datetime.now(UTC) - timedelta(days=settings.audit_retention_days or 0)
+    except FmarError as exc:
+        raise typer.BadParameter(exc.detail, param_hint="--before") from exc
+    registry = _open(settings)
+    try:
+        assert settings.archive_dir is not None  # noqa: S101 - a data directory is given
+        try:
+            done = archive(registry.write, registry.tokens, SYSTEM, cutoff, settings.archive_dir)
+        except FmarError as exc:
+            console.print(f"[red]not archived[/]: {exc.detail}")
+            raise typer.Exit(1) from exc
+    finally:
+        registry.close()
+    if done is None:
+        console.print(f"no events recorded before {cutoff.isoformat()} to archive")
+        return
+    console.print(f"[green]archived[/] events {done.first}–{done.last.sequence} ({done.events}) to {done.path}, "
+                  f"signed in {done.path.name}.jws")
+
+
+@audit_app.command("verify-archive")
+def audit_verify_archive(file: Annotated[Path, typer.Argument(help="An archive file (events-….nq).")],
+                         data_dir: DataDir) -> None:
+    """Check an archive file: its signature (by the registry's key), its digest and its chain."""
+    from fmar.access.tokens import TokenService
+    from fmar.audit.archive import verify_archive
+
+    try:
+        claims, result = verify_archive(file, TokenService(_settings(data_dir)))
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]not verified[/]: {exc}")
+        raise typer.Exit(1) from exc
+    if result.finding is not None:
+        console.print(f"[red]{result.finding.kind}[/]: {result.finding.message}")
+        raise typer.Exit(1)
+    console.print(f"[green]intact and signed[/]: events {claims['first']}–{claims['last']}, last hash {claims['lastHash']}")
+
+
 def _read_head(path: Path) -> Head:
     import json
 

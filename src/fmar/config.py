@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     sparql_row_cap: int = Field(default=100_000, ge=1, description="Most rows (or triples) a SPARQL answer may have.")
     sparql_max_query_bytes: int = Field(default=65_536, ge=1, description="Longest SPARQL query or update (413 above).")
     sparql_workers: int = Field(default=4, ge=1, description="Queries that may run at once (the rest wait).")
+    audit_retention_days: int | None = Field(default=None, ge=1, description="`fmar audit archive` moves events "
+                                             "older than this to signed files (None: keep every event in the store).")
     company_verifier: str = Field(default="offline", description="'offline' (format only) or 'companies-house'.")
     companies_house_url: str = Field(default="https://api.company-information.service.gov.uk")
     companies_house_key: str | None = None
@@ -38,6 +40,11 @@ class Settings(BaseSettings):
     def store_path(self) -> Path | None:
         """The on-disk Oxigraph directory, or None for an in-memory store."""
         return None if self.data_dir is None else self.data_dir / "store"
+
+    @property
+    def archive_dir(self) -> Path | None:
+        """Where archived audit events are written (signed N-Quads files)."""
+        return None if self.data_dir is None else self.data_dir / "audit-archive"
 
     @property
     def key_path(self) -> Path | None:

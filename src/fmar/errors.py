@@ -58,6 +58,10 @@ class NotAcceptable(FmarError):
     status, slug, title = 406, "not-acceptable", "No acceptable representation"
 
 
+class Gone(FmarError):
+    status, slug, title = 410, "gone", "No longer held here"
+
+
 class Conflict(FmarError):
     status, slug, title = 409, "conflict", "Conflict with the registry's state"
 

@@ -33,6 +33,8 @@ class EventInfo:
     statement: str | None = None
     #: The SHA-256 of what was loaded, when the change is a whole graph loaded from files.
     digest: str | None = None
+    #: More facts of the event (predicate, object): an archive's, where the chain now starts.
+    facts: tuple[tuple[URIRef, Literal], ...] = ()
 
 
 def nquads(quads: Iterable[Quad]) -> str:
@@ -63,7 +65,7 @@ def event_quads(iris: Iris, info: EventInfo, removed: str, added: str) -> tuple[
     event = iris.record("audit", new_id())
     graph = iris.graph("audit")
     p = info.principal
-    now = Literal(xsd_now(), datatype=XSD.dateTime, normalize=False)
+    now = xsd_literal(datetime.now(UTC))
     quads: list[Quad] = [
         (event, RDF.type, FMAR.AuditEvent, graph),
         (event, RDF.type, PROV.Activity, graph),
@@ -91,14 +93,19 @@ def event_quads(iris: Iris, info: EventInfo, removed: str, added: str) -> tuple[
                         (FMAR.contentDigest, info.digest)):
         if value:
             quads.append((event, pred, Literal(value), graph))
+    quads += [(event, pred, value, graph) for pred, value in info.facts]
     return event, quads
 
 
-def xsd_now() -> str:
-    """The time now as the canonical xsd:dateTime Oxigraph keeps (UTC as ``Z``, no trailing zeros), so that an
+def xsd_datetime(when: datetime) -> str:
+    """A time as the canonical xsd:dateTime Oxigraph keeps (UTC as ``Z``, no trailing zeros), so that an
     event's hash can be checked from what the store gives back."""
-    text = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
-    return text + "Z"
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".") + "Z"
+
+
+def xsd_literal(when: datetime) -> Literal:
+    """:func:`xsd_datetime` as an rdflib literal, kept as written (rdflib would rewrite ``Z`` as ``+00:00``)."""
+    return Literal(xsd_datetime(when), datatype=XSD.dateTime, normalize=False)
 
 
 #: Change sets longer than this (a bulk batch's: megabytes of N-Quads) are kept deflated: they shrink about

@@ -23,7 +23,7 @@ from rdflib.namespace import XSD
 from fmar.access.policy import Policy
 from fmar.access.principal import Principal
 from fmar.audit.events import change_set_of
-from fmar.errors import BadRequest, NotFound
+from fmar.errors import BadRequest, Gone, NotFound
 from fmar.graphs import new_graph
 from fmar.iris import FMAR, Iris
 from fmar.ntriples import term, to_node
@@ -72,6 +72,8 @@ _CHANGES = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?e ?p ?v WHERE {
   VALUES ?p { fmar:removedTriples fmar:addedTriples fmar:removedTriplesDeflated fmar:addedTriplesDeflated }
   ?e ?p ?v }"""
+_ARCHIVED = """PREFIX fmar: <https://w3id.org/fmar#>
+SELECT ?before ?file WHERE { ?a fmar:archivedBefore ?before ; fmar:archiveFile ?file } ORDER BY DESC(?before) LIMIT 1"""
 _DERIVED = {f"<{p}>" for p in DERIVED}
 
 
@@ -162,8 +164,12 @@ class History:
         404 when it did not exist then, or the caller could not have read it then."""
         kind, record = self.kind(collection), self.record(collection, value)
         at = parse_time(when)
+        archived = self.store.select(_ARCHIVED, graphs=[self.audit])
+        if archived and at < _time(str(archived[0]["before"])):
+            raise Gone(f"the events before {archived[0]['before']} are archived ({archived[0]['file']}): a record "
+                       "as of then is read from the archive, not here", archive=str(archived[0]["file"]))
         events = self._events(record)
-        if not events or _time(events[0]["t"]) > at:
+        if not archived and (not events or _time(events[0]["t"]) > at):  # (its creation read from no change set)
             raise NotFound(f"{collection[:-1]} {value!r} did not exist at {at.isoformat()}")
         later = [e for e in events if _time(e["t"]) > at]
         current, _ = load_record(self.store, record)
@@ -173,11 +179,14 @@ class History:
         for facts in reversed(later):
             removed, added = changes[facts["e"]]
             state = (state - set(added)) | set(removed)
+        if not state:
+            raise NotFound(f"{collection[:-1]} {value!r} did not exist at {at.isoformat()}")
         graph = _graph(state)
-        shown = next(e for e in reversed(events) if _time(e["t"]) <= at)
+        earlier = [e["t"] for e in events if _time(e["t"]) <= at]
+        shown = earlier[-1] if earlier else str(archived[0]["before"])
         if not self.policy.allows(principal, kind.read_operation, *kind.owner(graph, record)):
             raise NotFound(f"no {collection[:-1]} {value!r}")
-        return record, graph, shown["t"]
+        return record, graph, shown
 
     def _may_see(self, principal: Principal, kind: Kind, owner: tuple[URIRef | None, URIRef | None],
                  facts: dict[str, str]) -> bool:

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import XSD
 
 from fmar.access.policy import Policy
 from fmar.access.principal import Principal
 from fmar.audit.chain import Chain, Head
+from fmar.audit.events import xsd_literal
 from fmar.audit.history import History, parse_time
 from fmar.audit.verify import Verification, verify
 from fmar.errors import BadRequest
@@ -73,8 +73,7 @@ class AuditTrail:
             filters.append(f"FILTER(?op = {Literal(query.operation).n3()})")
         for bound, op in ((query.start, ">="), (query.end, "<")):
             if bound:
-                when = Literal(parse_time(bound).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), datatype=XSD.dateTime)
-                filters.append(f"FILTER(?t {op} {when.n3()})")
+                filters.append(f"FILTER(?t {op} {xsd_literal(parse_time(bound)).n3()})")
         if query.actor:
             actor = self._actor(query.actor)
             filters.append(f"FILTER(?user = {actor.n3()} || ?org = {actor.n3()} || ?behalf = {actor.n3()} "

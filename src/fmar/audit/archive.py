@@ -1,0 +1,119 @@
+"""Retention: the oldest events move out of the store into a signed N-Quads file, and the chain still verifies.
+
+An archive takes a prefix of the chain (every event recorded before a time), writes it to
+``{data}/audit-archive/events-{first}-{last}.nq`` with a detached signature beside it (``.jws``: an ES256
+JWT, by the registry's key, over the file's SHA-256, its first and last events and the last hash), and in
+one write removes those events and appends an ``audit.archive`` event naming the file, its digest and the
+last archived event (``fmar:archivedThrough``, ``fmar:archivedHash``): the chain left in the store starts
+after it. :func:`verify_archive` checks a file on its own: signature, digest, and its chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jwt
+from rdflib import Literal, URIRef
+from rdflib.namespace import XSD
+
+from fmar.access.principal import Principal
+from fmar.access.tokens import ALGORITHM, TokenService
+from fmar.audit.chain import GENESIS, Head, anchor
+from fmar.audit.events import EventInfo, xsd_literal
+from fmar.audit.verify import Verification, _Reader, check, verify
+from fmar.errors import Conflict
+from fmar.iris import FMAR
+from fmar.writepath import WritePath, _lock
+
+_BEFORE = """PREFIX fmar: <https://w3id.org/fmar#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?e ?n ?h WHERE { ?e fmar:sequence ?n ; fmar:eventHash ?h ; prov:startedAtTime ?t FILTER(?t < ?before) }
+ORDER BY ?n"""
+_QUADS = "SELECT ?p ?o WHERE { ?e ?p ?o }"
+
+
+@dataclass(frozen=True)
+class Archived:
+    """What an archive wrote: the file, its events, and the event that records it."""
+
+    path: Path
+    first: int
+    last: Head
+    events: int
+    event: URIRef
+
+
+def archive(write: WritePath, tokens: TokenService, principal: Principal, before: datetime,
+            directory: Path) -> Archived | None:
+    """Move the events recorded before ``before`` to a signed file in ``directory``; None when there are none.
+    Refused (409) when the chain does not verify: a broken chain is not archived. The operator's command
+    (``fmar audit archive``), not an API operation: no request can remove events."""
+    audit = write.iris.graph("audit")
+    with _lock(write.store):
+        checked = verify(write.store, write.iris)
+        if not checked.intact:
+            raise Conflict(f"the audit chain does not verify ({checked.finding.message if checked.finding else ''}); "
+                           "nothing was archived")
+        when = xsd_literal(before)
+        rows = write.store.select(_BEFORE, bindings={"before": when}, graphs=[audit])
+        start = anchor(write.store, write.iris)
+        prefix = [r for n, r in enumerate(rows) if int(str(r["n"])) == start.sequence + 1 + n]
+        if not prefix:
+            return None
+        events = [URIRef(str(r["e"])) for r in prefix]
+        quads = [(e, row["p"], row["o"], audit) for e in events
+                 for row in write.store.select(_QUADS, bindings={"e": e}, graphs=[audit])]
+        first, last = int(str(prefix[0]["n"])), Head(int(str(prefix[-1]["n"])), str(prefix[-1]["h"]), str(events[-1]))
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"events-{first:012d}-{last.sequence:012d}.nq"
+        text = _lines_of(write, {f"<{e}> ".encode() for e in events}, f" <{audit}> .\n".encode())
+        path.write_bytes(text)
+        digest = hashlib.sha256(text).hexdigest()
+        claims = {"iss": tokens.settings.token_issuer, "iat": int(datetime.now(UTC).timestamp()), "file": path.name,
+                  "sha256": digest, "first": first, "last": last.sequence, "lastHash": last.hash,
+                  "previousHash": start.hash, "events": len(events)}
+        path.with_suffix(".nq.jws").write_text(jwt.encode(claims, tokens.key, algorithm=ALGORITHM,
+                                                          headers={"kid": tokens.kid}) + "\n")
+        facts = ((FMAR.archivedThrough, Literal(str(last.sequence), datatype=XSD.integer)),
+                 (FMAR.archivedHash, Literal(last.hash)), (FMAR.archiveFile, Literal(path.name)),
+                 (FMAR.archivedBefore, when))
+        info = EventInfo("audit.archive", principal, [], f"events {first}–{last.sequence} recorded before "
+                         f"{when} archived to {path.name}", digest=digest, facts=facts)
+        event, sealed = write.sealed(info, "", "")
+        write.store.apply(quads, sealed)
+        write.chain.advance_to(event)
+    return Archived(path, first, last, len(events), event)
+
+
+def _lines_of(write: WritePath, subjects: set[bytes], graph: bytes) -> bytes:
+    """The events' lines as the store keeps them (canonical: what their hashes cover), as sorted N-Quads."""
+    kept: list[bytes] = []
+
+    def sink(chunk: bytes) -> None:
+        kept.append(chunk)
+    write.store.dump_graph(str(write.iris.graph("audit")), sink)
+    lines = b"".join(kept).split(b"\n")
+    return b"".join(sorted(line[:-2] + graph for line in lines if line[:line.find(b" ") + 1] in subjects))
+
+
+def verify_archive(path: Path, tokens: TokenService) -> tuple[dict[str, Any], Verification]:
+    """An archive file checked on its own: the signature beside it (ValueError if missing or invalid), its
+    digest, and its chain from the hash before its first event."""
+    text = path.read_bytes()
+    try:
+        claims: dict[str, Any] = jwt.decode(path.with_suffix(".nq.jws").read_text().strip(),
+                                            tokens.key.public_key(), algorithms=[ALGORITHM],
+                                            options={"require": ["sha256", "first", "last", "lastHash"]})
+    except (OSError, jwt.PyJWTError) as exc:
+        raise ValueError(f"the signature of {path.name} does not verify: {exc}") from exc
+    if claims["sha256"] != hashlib.sha256(text).hexdigest() or claims["file"] != path.name:
+        raise ValueError(f"{path.name} is not the file that was signed (its SHA-256 differs)")
+    reader = _Reader()
+    reader.write(b"".join(line.rsplit(b" ", 2)[0] + b" .\n" for line in text.splitlines(keepends=False) if line))
+    events = list(reader.finish().values())
+    start = Head(int(claims["first"]) - 1, str(claims.get("previousHash", GENESIS)))
+    return claims, check(events, start, Head(int(claims["last"]), str(claims["lastHash"])))
