@@ -64,6 +64,7 @@ class Registry:
             "delegations": Kind("delegations", "delegation.list",
                                 lambda graph, d: (_iri(graph.value(d, FMAR.delegatedBy)), None)),
         })
+        self.category_kind = Kind("categories", "category.read", lambda graph, shape: (None, None))
         self.audit = AuditTrail(self.store, self.policy, self.iris, self.write.chain, self.history)
         self.export = Export(self)
         self.sparql = SparqlEndpoint(self)

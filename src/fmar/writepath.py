@@ -141,16 +141,22 @@ class WritePath:
         return event, self.chain.seal(event, quads)
 
     def run_update(self, principal: Principal, update: str, found: Sequence[Token], base_iri: str,
-                   request_id: str | None = None) -> URIRef:
-        """A SPARQL update (the admin's; screened by the caller), with its audit event in the same transaction.
-
-        The event records the update itself rather than a triple-level change set."""
+                   request_id: str | None = None, graphs: frozenset[str] | None = None) -> URIRef:
+        """A SPARQL update (the admin's; screened and fenced by the caller), with its audit event in the same
+        transaction: the statement, and the change set it makes, found by rehearsing it on a copy of the graphs
+        it can touch (``graphs``; None: every graph but the audit graph). The records it changes are the
+        event's records, so their history shows it."""
         self.policy.require_role(principal, "sparql.update")
         if found and found[-1].kind == "punct" and found[-1].text == ";":  # a trailing ';' ends the update
             update = update[:found[-1].start]
-        info = EventInfo("sparql.update", principal, [], None, None, request_id, statement=update)
+        audit_graph = str(self.iris.graph("audit"))
         with _lock(self.store):
-            event, audit = self.sealed(info, "", "")
+            names = [g for g in (self.store.graph_names() if graphs is None else sorted(graphs)) if g != audit_graph]
+            removed, added = self.store.rehearse(update, base_iri, names)
+            records = sorted({URIRef(line[1:line.index(">")].split("#", 1)[0]) for line in removed + added
+                              if line.startswith(f"<{self.iris.base}")})
+            info = EventInfo("sparql.update", principal, records, None, None, request_id, statement=update)
+            event, audit = self.sealed(info, change_set(removed), change_set(added))
             data = " ".join(f"GRAPH <{g}> {{ {quad_line(s, p, o)[:-2]} }}" for s, p, o, g in audit)
             self.store.run_update(f"{update}\n;\nINSERT DATA {{ {data} }}", base_iri)
             self.chain.advance_to(event)

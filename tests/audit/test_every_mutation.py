@@ -580,7 +580,7 @@ def test_deregistering_an_asset(world: World, note: str | None) -> None:
     _, event = audited(world, caller, "POST", f"/assets/{asset_id}/deregister", 200, "asset.deregister", json=body)
     asset = iri(world, "assets", asset_id)
     assert event.records == {asset}
-    assert event.text(FMAR.reason) == (note or "END_OF_CONTRACT")
+    assert event.text(FMAR.reason) == (f"END_OF_CONTRACT: {note}" if note else "END_OF_CONTRACT")
     assert objects(event.added, asset, FMAR.status) == {str(code("AssetStatus", "Deregistered"))}
     assert objects(event.added, asset, FMAR.deregistrationReason) == {str(code("DeregistrationReason", "END_OF_CONTRACT"))}
     assert objects(event.removed, asset, FMAR.status) == {str(code("AssetStatus", "PendingValidation"))}
@@ -631,7 +631,7 @@ Request = Callable[[World, str, str], tuple[str, str, int, dict[str, Any]]]
     ("organisation.update", _organisation_update, (FMAR.reason, "rebrand")),
     ("asset.create", _asset_create, (FMAR.justification, "registered by the platform")),
     ("asset.update", _asset_update, (FMAR.reason, "site survey")),
-    ("asset.deregister", _asset_deregister, (FMAR.reason, "removed")),
+    ("asset.deregister", _asset_deregister, (FMAR.reason, "DECOMMISSIONED: removed")),
 ], ids=["organisation.update", "asset.create", "asset.update", "asset.deregister"])
 def test_a_platform_acting_for_an_fsp_is_named_with_the_fsp_and_the_delegation(
         world: World, operation: str, request_for: Request, why: tuple[URIRef, str]) -> None:
@@ -681,9 +681,30 @@ def test_an_admin_sparql_update_records_the_statement(world: World, path: str, f
         "content": statement.encode(), "headers": SPARQL_UPDATE}
     _, event = audited(world, operator(world, "admin"), "POST", path, 204, "sparql.update", **kwargs)
     assert event.text(FMAR.sparqlUpdate) == statement
-    assert event.records == set()
-    assert (event.removed_text, event.added_text) == ("", "")  # the statement is the record of the change
+    assert event.records == set()  # no registry record changed
+    assert event.removed_text == ""
+    assert event.added_text == ('<http://example.org/s> <http://example.org/p> '
+                                '"42"^^<http://www.w3.org/2001/XMLSchema#integer> <http://example.org/g> .')
     assert world.registry.store.ask("ASK { GRAPH <http://example.org/g> { ?s ?p 42 } }")
+
+
+def test_an_admin_sparql_update_of_a_record_names_it_with_its_change_set(world: World) -> None:
+    fsp = world.org("FSP")
+    asset = iri(world, "assets", world.asset(fsp))
+    statement = (f"PREFIX fmar: <https://w3id.org/fmar#> DELETE {{ GRAPH ?g {{ <{asset}> fmar:assetName ?old }} }} "
+                 f"INSERT {{ GRAPH ?g {{ <{asset}> fmar:assetName \"Fixed by SPARQL\" }} }} "
+                 f"WHERE {{ GRAPH ?g {{ <{asset}> fmar:assetName ?old }} }}")
+    response = world.client.post("/sparql/update", content=statement.encode(),
+                                 headers={**world.auth("admin"), **SPARQL_UPDATE})
+    assert response.status_code == 403  # a GRAPH variable in a template could reach the audit graph
+    graph = str(world.registry.store.select(
+        f"SELECT ?g WHERE {{ GRAPH ?g {{ <{asset}> <https://w3id.org/fmar#assetName> ?n }} }}")[0]["g"])
+    statement = statement.replace("GRAPH ?g", f"GRAPH <{graph}>")
+    _, event = audited(world, operator(world, "admin"), "POST", "/sparql/update", 204, "sparql.update",
+                       content=statement.encode(), headers=SPARQL_UPDATE)
+    assert event.records == {asset}
+    assert objects(event.removed, asset, FMAR.assetName) == {"Home battery 1"}
+    assert objects(event.added, asset, FMAR.assetName) == {"Fixed by SPARQL"}
 
 
 # ---------------------------------------------------------------------------------------------- restricted reads

@@ -247,3 +247,44 @@ def test_history_of_the_system_made_record_is_readable_by_its_organisation(world
     asset = world.asset(fsp)
     world.registry.assets.set_validation(SYSTEM, asset, "Verified", "ok")
     assert len(history(world, f"/assets/{asset}", world.auth("fsp", fsp))) == 2
+
+
+def test_a_category_has_history_and_as_of_for_anyone(world: World) -> None:
+    from tests.api.test_categories import _with_storage_at_most
+
+    seed_time = now()
+    published = world.client.put("/categories/BESS", content=_with_storage_at_most(world, 50),
+                                 headers={**admin(world), "Content-Type": "text/turtle", }, params={"reason": "cap"})
+    assert published.status_code == 200, published.text
+    second_time = now()
+    versions = world.client.get("/categories/BESS/history").json()["versions"]
+    assert [(v["version"], v["operation"], v.get("reason")) for v in versions] == [(2, "category.update", "cap")]
+    assert any(c["property"].endswith("maxInclusive") for c in versions[0]["changes"])
+    for when, version in ((seed_time, 1), (second_time, 2)):
+        then = world.client.get("/categories/BESS", params={"asOf": when})
+        assert then.status_code == 200 and then.headers["Content-Location"].endswith(f"version={version}")
+        expected = world.client.get("/categories/BESS", params={"version": version})
+        assert isomorphic(Graph().parse(data=then.text, format="turtle"),
+                          Graph().parse(data=expected.text, format="turtle"))
+    assert world.client.get("/categories/BESS", params={"asOf": "soon"}).status_code == 400
+    assert world.client.get("/categories/BESS", params={"asOf": now(), "version": 1}).status_code == 400
+
+
+def test_a_record_changed_by_a_sparql_update_has_that_version_in_its_history_and_as_of(world: World, fsp: str) -> None:
+    asset = world.asset(fsp)
+    record = world.registry.iris.record("assets", asset)
+    (row,) = world.registry.store.select(
+        f"SELECT ?g WHERE {{ GRAPH ?g {{ <{record}> <https://w3id.org/fmar#assetName> ?n }} }}")
+    before = now()
+    statement = (f"PREFIX fmar: <https://w3id.org/fmar#> WITH <{row['g']}> DELETE {{ <{record}> fmar:assetName ?old }} "
+                 f"INSERT {{ <{record}> fmar:assetName \"Fixed\" }} WHERE {{ <{record}> fmar:assetName ?old }}")
+    response = world.client.post("/sparql/update", content=statement.encode(),
+                                 headers={**admin(world), "Content-Type": "application/sparql-update"})
+    assert response.status_code == 204, response.text
+    versions = history(world, f"/assets/{asset}", world.auth("fsp", fsp))
+    assert [v["operation"] for v in versions] == ["asset.create", "sparql.update"]
+    assert {(c["op"], c["value"]) for c in versions[1]["changes"]} == {("remove", "Home battery 1"), ("add", "Fixed")}
+    owner = world.auth("fsp", fsp)
+    assert world.client.get(f"/assets/{asset}", params={"asOf": before}, headers=owner).json()["assetName"] == \
+        "Home battery 1"
+    assert world.client.get(f"/assets/{asset}", headers=owner).json()["assetName"] == "Fixed"

@@ -484,8 +484,8 @@ class Assets:
                                            for r in rows])
 
         self.r.write.commit(Change("asset.deregister", principal, org, self.changes(asset, before, after),
-                                   reason=note or reason, request_id=request_id, read_operation="asset.read",
-                                   target_area=area,
+                                   reason=f"{reason}: {note}" if note else reason, request_id=request_id,
+                                   read_operation="asset.read", target_area=area,
                                    checks=[transition_check(self.r.store, "an asset", before.value(asset, FMAR.status),
                                                             DEREGISTERED), not_in_active_unit]))
         return asset, after

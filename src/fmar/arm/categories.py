@@ -9,6 +9,7 @@ graph (``{base}graph/category/{CODE}/v{n}``); the newest one is the one assets a
 
 from __future__ import annotations
 
+import builtins
 import re
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ from fmar.validation.shacl import SH, target_categories
 from fmar.writepath import Change, RecordChange
 
 if TYPE_CHECKING:
+    from fmar.audit.history import Version
     from fmar.registry import Registry
 
 CATEGORY_SHAPES = "https://w3id.org/fmar/shapes/category/"
@@ -109,6 +111,17 @@ class Categories:
         if version == 1:
             return description(self.r.store.graph(self.r.iris.graph("shapes")), shape)
         raise NotFound(f"category {category_code} has no version {version}")
+
+    def version_at(self, category_code: str, when: str) -> int:
+        """The version of a category's shape in force at ``when``: the seed (1) and one more a publication."""
+        shape = self._shape_node(category_code)
+        return 1 + self.r.history.events_until(shape, when)
+
+    def history(self, principal: Principal, category_code: str) -> tuple[URIRef, builtins.list[Version]]:
+        """The publications of a category's shape (each a version; version 1, the seed, came with the
+        reference graphs)."""
+        shape = self._shape_node(category_code)
+        return self.r.history.versions_of(principal, self.r.category_kind, shape, category_code, first=2)
 
     def _shape_node(self, category_code: str) -> URIRef:
         if not _CODE.match(category_code):

@@ -4,10 +4,12 @@ and the record as it was recorded at a past time.
 A record's versions are the events naming it (``fmar:record``), in chain order; what each changed is the
 part of the event's change set whose subject is the record (or one of its ``{record}#…`` nodes). The record
 as of a time is its current triples with the changes made after that time undone, newest first, so a read
-costs the changes since then, not the whole history. Who may see which version is the policy table's
-answer (``history.read``) for the record *as it was then*: a former operator of an asset sees the versions
-while it was theirs, not after; an organisation also sees the changes it made itself. A record as of a
-time is shown to whoever could have read it (its ``read_operation``) then.
+costs the changes since then, not the whole history.
+
+Who may see which version is the policy table's answer (``history.read``, or the record's own read) for
+the record *as it was then*: a former operator of an asset sees the versions while it was theirs, not
+after; an organisation also sees the changes it made itself. A record as of a time is shown to whoever
+could have read it (its ``read_operation``) then.
 """
 
 from __future__ import annotations
@@ -140,12 +142,18 @@ class History:
     def versions(self, principal: Principal, collection: str, value: str) -> tuple[URIRef, list[Version]]:
         """UC-05.06: the versions of a record the caller may see, oldest first; 404 when none."""
         self.policy.require_role(principal, "history.read")
-        kind, record = self.kind(collection), self.record(collection, value)
+        return self.versions_of(principal, self.kind(collection), self.record(collection, value), value)
+
+    def versions_of(self, principal: Principal, kind: Kind, record: URIRef, value: str,
+                    first: int = 1) -> tuple[URIRef, list[Version]]:
+        """:meth:`versions` of a record given by its IRI (a category's shape, which lives outside the base IRI;
+        its first publication is its version 2: ``first``)."""
+        collection = kind.collection
         events = self._events(record)
         changes = self._changes(record, [e["e"] for e in events])
         state: set[str] = set()
         visible = []
-        for number, facts in enumerate(events, start=1):
+        for number, facts in enumerate(events, start=first):
             removed, added = changes[facts["e"]]
             owner_before = kind.owner(_graph(state), record) if state else None
             state = (state - set(removed)) | set(added)
@@ -188,9 +196,15 @@ class History:
             raise NotFound(f"no {collection[:-1]} {value!r}")
         return record, graph, shown
 
+    def events_until(self, record: URIRef, when: str) -> int:
+        """How many events changed the record up to ``when`` (a category's version then is one more)."""
+        at = parse_time(when)
+        return sum(1 for e in self._events(record) if _time(e["t"]) <= at)
+
     def _may_see(self, principal: Principal, kind: Kind, owner: tuple[URIRef | None, URIRef | None],
                  facts: dict[str, str]) -> bool:
-        if self.policy.allows(principal, "history.read", *owner):
+        if self.policy.allows(principal, "history.read", *owner) or \
+                self.policy.allows(principal, kind.read_operation, *owner):
             return True
         return principal.org is not None and str(principal.org) in (facts.get("org"), facts.get("behalf"))
 

@@ -151,12 +151,13 @@ class SparqlEndpoint:
             raise BadRequest(str(exc)) from exc
         with self.r.store.write_lock:  # type: ignore[attr-defined]  # the graphs fenced are the graphs updated
             try:
-                text = fence(text, tokens(text), self.base_iri, str(self.r.iris.graph("audit")),
-                             self.r.store.graph_names())
+                fenced = fence(text, tokens(text), self.base_iri, str(self.r.iris.graph("audit")),
+                               self.r.store.graph_names())
             except AppendOnly as exc:
                 raise SparqlRefused(str(exc)) from exc
             try:
-                self.r.write.run_update(principal, text, tokens(text), self.base_iri, request_id)
+                self.r.write.run_update(principal, fenced.text, tokens(fenced.text), self.base_iri, request_id,
+                                        fenced.graphs)
             except SparqlSyntaxError as exc:
                 raise QuerySyntax(f"the update is not valid SPARQL 1.1: {exc}") from exc
         self.r.forget_cached()

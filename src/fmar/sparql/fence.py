@@ -9,6 +9,7 @@ every other graph, so the protocol's whole-store operations keep working on the 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pyparsing import ParseException
@@ -23,15 +24,28 @@ class AppendOnly(Refused):
     """The update would change or delete audit events."""
 
 
-def fence(update: str, found: Sequence[Token], base_iri: str, protected: str, graphs: Sequence[str]) -> str:
+@dataclass(frozen=True)
+class Fenced:
+    """An update as it may run, and the named graphs it can read or write (None: any of them)."""
+
+    text: str
+    graphs: frozenset[str] | None
+
+
+def fence(update: str, found: Sequence[Token], base_iri: str, protected: str, graphs: Sequence[str]) -> Fenced:
     """The update to run: ``CLEAR``/``DROP`` of ``ALL`` or ``NAMED`` spelled out as the graphs but ``protected``;
     :class:`AppendOnly` if it could change ``protected`` otherwise. A syntax error is left to the store."""
     try:
         operations = translateUpdate(parseUpdate(update), base=base_iri).algebra
     except (ParseException, ValueError, TypeError, KeyError, AttributeError):
-        return update  # not SPARQL rdflib can read: the store's parser answers (400), and runs nothing
+        return Fenced(update, frozenset())  # not SPARQL rdflib can read: the store answers (400), runs nothing
     audit = URIRef(protected)
+    named: set[str] | None = set()
     for op in operations:
+        if named is not None:
+            named |= {str(t) for t in _terms(op) if isinstance(t, URIRef)}
+            if ("graphiri" in op and op["graphiri"] in ("ALL", "NAMED")) or _graph_variable(op):
+                named = None
         if any(term == audit for term in _terms(op)):
             raise AppendOnly(f"the update names the audit graph <{protected}>, which is append-only")
         templates = [op[key] for key in ("delete", "insert") if key in op] + [op] * (op.name == "DeleteWhere")
@@ -39,7 +53,19 @@ def fence(update: str, found: Sequence[Token], base_iri: str, protected: str, gr
             if any(isinstance(g, Variable) for g in template["quads"] if "quads" in template):
                 raise AppendOnly("a GRAPH ?variable in an update's template could reach the append-only audit "
                                  "graph: name the graphs")
-    return _narrowed(update, found, [g for g in graphs if g != protected])
+    narrowed = _narrowed(update, found, [g for g in graphs if g != protected])
+    return Fenced(narrowed, None if named is None else frozenset(named) & frozenset(graphs))
+
+
+def _graph_variable(node: Any) -> bool:
+    """Whether a ``GRAPH ?variable`` pattern is in an algebra node: it may read any named graph."""
+    if isinstance(node, dict):
+        if getattr(node, "name", None) == "Graph" and "term" in node and isinstance(node["term"], Variable):
+            return True
+        return any(_graph_variable(v) for v in node.values())
+    if isinstance(node, list | tuple):
+        return any(_graph_variable(v) for v in node)
+    return False
 
 
 def _terms(node: Any) -> Iterator[Any]:

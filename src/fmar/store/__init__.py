@@ -82,6 +82,9 @@ class GraphStore(Protocol):
     def run_update(self, update: str, base_iri: str | None = None) -> None:
         """Run a SPARQL update, atomically, under the write lock. Raises :class:`SparqlSyntaxError`."""
 
+    def rehearse(self, update: str, base_iri: str | None, graphs: Sequence[str]) -> tuple[list[str], list[str]]:
+        """What ``update`` would remove and add (N-Quads lines), run on a copy of the default graph and ``graphs``."""
+
     def graph_names(self) -> tuple[str, ...]:
         """The IRIs of the named graphs in the store (the same tuple until the graphs change)."""
 

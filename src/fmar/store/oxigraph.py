@@ -282,6 +282,23 @@ class OxigraphStore:
             finally:
                 self._names = None
 
+    def rehearse(self, update: str, base_iri: str | None, graphs: Sequence[str]) -> tuple[list[str], list[str]]:
+        """What ``update`` would remove and add (N-Quads lines), found by running it on an in-memory copy of the
+        default graph and ``graphs``: the change set of an update run as SPARQL text."""
+        scratch = ox.Store()
+        for name in graphs:
+            scratch.bulk_load(input=self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=_named(name)) or b"",
+                              format=ox.RdfFormat.N_TRIPLES, to_graph=_named(name))
+        scratch.bulk_load(input=self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()) or b"",
+                          format=ox.RdfFormat.N_TRIPLES)
+        before = set((scratch.dump(format=ox.RdfFormat.N_QUADS) or b"").decode().splitlines())
+        try:
+            scratch.update(update, base_iri=base_iri)
+        except SyntaxError as exc:
+            raise SparqlSyntaxError(str(exc)) from exc
+        after = set((scratch.dump(format=ox.RdfFormat.N_QUADS) or b"").decode().splitlines())
+        return sorted(f"{line}\n" for line in before - after), sorted(f"{line}\n" for line in after - before)
+
     def graph_names(self) -> tuple[str, ...]:
         """The named graphs' IRIs: one tuple, kept until a write may have made or dropped a graph."""
         names = self._names

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from rdflib import URIRef
 
 from fmar.access.principal import Principal
 from fmar.api.deps import Caller, Reg, operation
 from fmar.audit.chain import Head
-from fmar.audit.history import version_document
+from fmar.audit.history import Version, version_document
 from fmar.audit.trail import EventFilter
 from fmar.errors import BadRequest
 from fmar.registry import Registry
@@ -29,6 +30,11 @@ def _context(path: Path) -> dict[str, Any]:
 def history(registry: Registry, principal: Principal, collection: str, value: str) -> dict[str, Any]:
     """A record's history document: its versions the caller may see, oldest first."""
     record, versions = registry.history.versions(principal, collection, value)
+    return history_document(registry, record, versions)
+
+
+def history_document(registry: Registry, record: URIRef, versions: list[Version]) -> dict[str, Any]:
+    """Versions as one JSON-LD document (``data/history-context.jsonld``)."""
     return {"@context": _context(registry.settings.resource("data", "history-context.jsonld")),
             "id": f"{record}/history", "record": str(record),
             "versions": [version_document(v, registry.context.term_for.get) for v in versions]}

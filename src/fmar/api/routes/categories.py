@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from fmar.api.deps import Caller, OptionalObject, Public, Reg, RequestIdDep, fields, operation
+from fmar.api.deps import AsOf, Caller, OptionalObject, Public, Reg, RequestIdDep, fields, operation
 from fmar.api.negotiation import choose
-from fmar.errors import UnsupportedMediaType
+from fmar.api.routes.audit import history_document
+from fmar.errors import BadRequest, UnsupportedMediaType
 from fmar.store.oxigraph import serialize
 
 router = APIRouter(tags=["categories"])
@@ -24,11 +25,27 @@ def list_categories(_: Public, registry: Reg) -> dict[str, object]:
 @router.get("/categories/{category_code}", **operation("category.read"))
 def read_category(request: Request, _: Public, registry: Reg, category_code: str,
                   version: Annotated[int | None, Query(ge=1, description="A published version; the current one "
-                                                                           "by default.")] = None) -> Response:
-    """A category's SHACL shape (Turtle by default; N-Triples or RDF/XML by `Accept`)."""
+                                                                           "by default.")] = None,
+                  as_of: AsOf = None) -> Response:
+    """A category's SHACL shape (Turtle by default; N-Triples or RDF/XML by `Accept`); `?asOf=` gives the
+    version in force then."""
     media = choose(request, SHAPE_FORMATS)
+    if as_of is not None:
+        if version is not None:
+            raise BadRequest("give version or asOf, not both")
+        version = registry.categories.version_at(category_code, as_of)
     graph = registry.categories.get(category_code, version)
-    return Response(serialize(graph, media), media_type=media, headers={"Vary": "Accept"})
+    headers = {"Vary": "Accept"} if version is None else {"Vary": "Accept", "Content-Location":
+                                                          f"/categories/{category_code}?version={version}"}
+    return Response(serialize(graph, media), media_type=media, headers=headers)
+
+
+@router.get("/categories/{category_code}/history", **operation("category.read"))
+def category_history(principal: Public, registry: Reg, category_code: str) -> dict[str, object]:
+    """Every publication of the category's shape, oldest first (version 1, the seed, came with the reference
+    data): who, when, why, and the triples of each version."""
+    shape, versions = registry.categories.history(principal, category_code)
+    return history_document(registry, shape, versions)
 
 
 @router.put("/categories/{category_code}", **operation("category.update", requestBody={"content": {
