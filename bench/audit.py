@@ -32,6 +32,7 @@ def registry_at(path: Path, audited: bool = True) -> Any:
     from fmar.config import Settings
     from fmar.registry import Registry
 
+    path.mkdir(parents=True, exist_ok=True)
     registry = Registry(Settings(data_dir=path, base_iri=BASE))
     load_reference(registry)
     demo = json.loads(registry.settings.resource("data", "demo", "demo.json").read_text(encoding="utf-8"))
@@ -63,7 +64,7 @@ def registrations(tmp: Path, count: int, rounds: int) -> dict[str, list[float]]:
 
 
 def synthetic_events(iris: Any, chain: Any, count: int) -> Iterator[str]:
-    """N-Quads of ``count`` sealed events shaped like a registration's (a change set of 12 triples)."""
+    """N-Quads of ``count`` sealed events shaped like a registration's (a change set of 30 triples, 4.5 KB)."""
     from rdflib import URIRef
 
     from fmar.access.principal import Principal
@@ -73,8 +74,8 @@ def synthetic_events(iris: Any, chain: Any, count: int) -> Iterator[str]:
     principal = Principal(role="fsp", subject="bench", org=URIRef(BASE + "organisations/bench"))
     for n in range(count):
         record = URIRef(f"{BASE}assets/{n:08d}")
-        added = "".join(f"<{record}> <https://w3id.org/fmar#p{k}> \"value {n} {k}\" <{BASE}graph/org/bench> .\n"
-                        for k in range(12))
+        added = "".join(f"<{record}> <https://w3id.org/fmar#property{k}> \"value {n * 7919 % 100003} {k}\" "
+                        f"<{BASE}graph/org/3f6c2a9e-5b1d-4c8e-9a7f-0e2d4b6c8a1f/area/UKPN_EPN> .\n" for k in range(30))
         event, quads = event_quads(iris, EventInfo("asset.create", principal, [record], request_id=f"r{n}"), "", added)
         sealed = chain.seal(event, quads)
         chain.advance_to(event)

@@ -73,9 +73,9 @@ def event_quads(iris: Iris, info: EventInfo, removed: str, added: str) -> tuple[
         (event, PROV.startedAtTime, now, graph),
         (event, FMAR.actingRole, Literal(p.role), graph),
         (event, FMAR.tokenSubject, Literal(p.subject), graph),
-        _change_set_quad(event, FMAR.removedTriples, removed, graph),
-        _change_set_quad(event, FMAR.addedTriples, added, graph),
     ]
+    quads += [_change_set_quad(event, predicate, text, graph)
+              for predicate, text in ((FMAR.removedTriples, removed), (FMAR.addedTriples, added)) if text]
     if p.user is not None:
         quads.append((event, PROV.wasAssociatedWith, p.user, graph))
     agent_org = p.agent_org or p.org
@@ -108,9 +108,10 @@ def xsd_literal(when: datetime) -> Literal:
     return Literal(xsd_datetime(when), datatype=XSD.dateTime, normalize=False)
 
 
-#: Change sets longer than this (a bulk batch's: megabytes of N-Quads) are kept deflated: they shrink about
-#: sixteen-fold, which takes a third off the cost of writing a batch (bench/README.md).
-DEFLATE_OVER = 64 * 1024
+#: Change sets longer than this (a registration's 4 KiB; a bulk batch's megabytes) are kept deflated: they shrink
+#: five- to sixteen-fold, which takes a third off the cost of writing a batch and most of the cost of checking
+#: the chain, which reads every event (bench/README.md).
+DEFLATE_OVER = 1024
 _DEFLATED = {FMAR.removedTriples: FMAR.removedTriplesDeflated, FMAR.addedTriples: FMAR.addedTriplesDeflated}
 _PLAIN = {deflated: plain for plain, deflated in _DEFLATED.items()}
 
@@ -122,8 +123,9 @@ def _change_set_quad(event: URIRef, predicate: URIRef, text: str, graph: URIRef)
     return event, _DEFLATED[predicate], Literal(packed, datatype=XSD.base64Binary), graph
 
 
-def change_set_of(predicate: URIRef, value: Literal) -> tuple[URIRef, str]:
+def change_set_of(predicate: URIRef | str, value: Literal | str) -> tuple[URIRef, str]:
     """An event's stored change set, however it was kept: (fmar:removedTriples or fmar:addedTriples, N-Quads)."""
+    predicate = URIRef(predicate)
     if predicate in _PLAIN:
         return _PLAIN[predicate], zlib.decompress(base64.b64decode(str(value))).decode()
     return predicate, str(value)

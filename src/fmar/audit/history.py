@@ -14,6 +14,7 @@ could have read it (its ``read_operation``) then.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from fmar.audit.events import change_set_of
 from fmar.errors import BadRequest, Gone, NotFound
 from fmar.graphs import new_graph
 from fmar.iris import FMAR, Iris
-from fmar.ntriples import term, to_node
+from fmar.ntriples import parts, term, to_node
 from fmar.records import DERIVED, load_record
 from fmar.store import GraphStore
 
@@ -70,13 +71,22 @@ SELECT ?e ?n ?t ?op ?role ?subject ?user ?org ?behalf ?delegation ?reason ?justi
   OPTIONAL { ?e fmar:reason ?reason } OPTIONAL { ?e fmar:justification ?justification }
   OPTIONAL { ?e fmar:requestId ?request }
 } ORDER BY ?n"""
+_TIMES = """PREFIX fmar: <https://w3id.org/fmar#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?n ?t WHERE { ?e fmar:record ?r ; fmar:sequence ?n ; prov:startedAtTime ?t } ORDER BY ?n"""
 _CHANGES = """PREFIX fmar: <https://w3id.org/fmar#>
-SELECT ?e ?p ?v WHERE {
+SELECT ?n ?p ?v WHERE {
+  VALUES ?n {}
   VALUES ?p { fmar:removedTriples fmar:addedTriples fmar:removedTriplesDeflated fmar:addedTriplesDeflated }
-  ?e ?p ?v }"""
+  ?e fmar:sequence ?n ; fmar:record ?r ; ?p ?v }"""
 _ARCHIVED = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?before ?file WHERE { ?a fmar:archivedBefore ?before ; fmar:archiveFile ?file } ORDER BY DESC(?before) LIMIT 1"""
 _DERIVED = {f"<{p}>" for p in DERIVED}
+
+
+def _bound(query: str, **terms: str) -> str:
+    """A query with variables replaced by terms (IRIs and literals the registry wrote: nothing to escape)."""
+    return re.sub(r"\?(\w+)\b", lambda m: terms.get(m.group(1), m.group(0)), query)
 
 
 def parse_time(value: str) -> datetime:
@@ -108,33 +118,43 @@ class History:
 
     # ------------------------------------------------------------------ reading events
 
-    def _events(self, record: URIRef) -> list[dict[str, str]]:
-        rows = self.store.select(_EVENTS, bindings={"r": record}, graphs=[self.audit])
-        return [{k: str(v) for k, v in row.items()} for row in rows]
+    def _rows(self, query: str) -> list[dict[str, str]]:
+        """A SELECT over the audit graph, each value as text (an IRI, or a literal's lexical form): read as
+        N-Triples terms, no rdflib term made (a history reads hundreds of values)."""
+        answer = self.store.answer(query, default_graphs=[str(self.audit)], named_graphs=[])
+        try:
+            return [{name: parts(value)[0] for name, value in zip(answer.variables, row, strict=True) if value}
+                    for row in answer.rows]
+        finally:
+            answer.close()
 
-    def _changes(self, record: URIRef, events: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
-        """Each event's change of the record (removed, added: N-Quads lines in canonical form)."""
-        if not events:
+    def _events(self, record: URIRef) -> list[dict[str, str]]:
+        """The events naming a record, in chain order, with who, when, what and why."""
+        return self._rows(_bound(_EVENTS, r=f"<{record}>"))
+
+    def _changes(self, record: URIRef, sequences: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
+        """The change of the record made by each event (by sequence): removed, added, as N-Triples triples in
+        the form the store keeps them."""
+        if not sequences:
             return {}
-        values = " ".join(f"<{e}>" for e in events)
-        query = _CHANGES.replace("?e ?p ?v }", f"VALUES ?e {{ {values} }} ?e ?p ?v }}")
+        values = " ".join(sequences)
         mine = (f"<{record}>", f"<{record}#")
         lines: list[str] = []
-        for row in self.store.select(query, graphs=[self.audit]):
-            predicate, text = change_set_of(URIRef(str(row["p"])), row["v"])  # type: ignore[arg-type]
+        for row in self._rows(_bound(_CHANGES, r=f"<{record}>").replace("VALUES ?n {}", f"VALUES ?n {{ {values} }}")):
+            predicate, text = change_set_of(row["p"], row["v"])
             side = "removed" if predicate == FMAR.removedTriples else "added"
             for line in text.splitlines():
                 if line.startswith(mine):
                     s, p, rest = line.split(" ", 2)
                     if p not in _DERIVED:
                         obj = rest[:-2].rsplit(" ", 1)[0]
-                        lines.append(f"{s} {p} {obj} <urn:fmar:{side}:{row['e']}> .\n")
-        changes: dict[str, tuple[list[str], list[str]]] = {e: ([], []) for e in events}
+                        lines.append(f"{s} {p} {obj} <urn:fmar:{side}:{row['n']}> .\n")
+        changes: dict[str, tuple[list[str], list[str]]] = {n: ([], []) for n in sequences}
         for line in self.store.canonical("".join(lines)).splitlines():  # as the store keeps them
             s, p, rest = line.split(" ", 2)
             obj, graph = rest[:-2].rsplit(" ", 1)
-            side, event = graph[1:-1].removeprefix("urn:fmar:").split(":", 1)
-            changes[event][0 if side == "removed" else 1].append(f"{s} {p} {obj}")
+            side, sequence = graph[1:-1].removeprefix("urn:fmar:").split(":", 1)
+            changes[sequence][0 if side == "removed" else 1].append(f"{s} {p} {obj}")
         return changes
 
     # ------------------------------------------------------------------ use cases
@@ -150,11 +170,11 @@ class History:
         its first publication is its version 2: ``first``)."""
         collection = kind.collection
         events = self._events(record)
-        changes = self._changes(record, [e["e"] for e in events])
+        changes = self._changes(record, [e["n"] for e in events])
         state: set[str] = set()
         visible = []
         for number, facts in enumerate(events, start=first):
-            removed, added = changes[facts["e"]]
+            removed, added = changes[facts["n"]]
             owner_before = kind.owner(_graph(state), record) if state else None
             state = (state - set(removed)) | set(added)
             version = Version(number, facts["e"], int(facts["n"]), facts["t"], facts["op"], facts,
@@ -176,22 +196,21 @@ class History:
         if archived and at < _time(str(archived[0]["before"])):
             raise Gone(f"the events before {archived[0]['before']} are archived ({archived[0]['file']}): a record "
                        "as of then is read from the archive, not here", archive=str(archived[0]["file"]))
-        events = self._events(record)
-        if not archived and (not events or _time(events[0]["t"]) > at):  # (its creation read from no change set)
+        times = [(row["n"], _time(row["t"]), row["t"]) for row in self._rows(_bound(_TIMES, r=f"<{record}>"))]
+        if not archived and (not times or times[0][1] > at):  # (its creation read from no change set)
             raise NotFound(f"{collection[:-1]} {value!r} did not exist at {at.isoformat()}")
-        later = [e for e in events if _time(e["t"]) > at]
+        later = [n for n, t, _ in times if t > at]
         current, _ = load_record(self.store, record)
         text = "".join(f"{_line(t)} <urn:fmar:current> .\n" for t in current)
         state = {line[:-2].rsplit(" ", 1)[0] for line in self.store.canonical(text).splitlines()}
-        changes = self._changes(record, [e["e"] for e in later])
-        for facts in reversed(later):
-            removed, added = changes[facts["e"]]
+        changes = self._changes(record, later)
+        for sequence in reversed(later):
+            removed, added = changes[sequence]
             state = (state - set(added)) | set(removed)
         if not state:
             raise NotFound(f"{collection[:-1]} {value!r} did not exist at {at.isoformat()}")
         graph = _graph(state)
-        earlier = [e["t"] for e in events if _time(e["t"]) <= at]
-        shown = earlier[-1] if earlier else str(archived[0]["before"])
+        shown = next((text for _, t, text in reversed(times) if t <= at), str(archived[0]["before"]) if archived else "")
         if not self.policy.allows(principal, kind.read_operation, *kind.owner(graph, record)):
             raise NotFound(f"no {collection[:-1]} {value!r}")
         return record, graph, shown
@@ -199,7 +218,7 @@ class History:
     def events_until(self, record: URIRef, when: str) -> int:
         """How many events changed the record up to ``when`` (a category's version then is one more)."""
         at = parse_time(when)
-        return sum(1 for e in self._events(record) if _time(e["t"]) <= at)
+        return sum(1 for row in self._rows(_bound(_TIMES, r=f"<{record}>")) if _time(row["t"]) <= at)
 
     def _may_see(self, principal: Principal, kind: Kind, owner: tuple[URIRef | None, URIRef | None],
                  facts: dict[str, str]) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -178,6 +180,7 @@ class OxigraphStore:
 
     def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
         """On disk at ``path`` (``read_only``: beside a process that has it open to write), or in memory."""
+        self.path = path
         if path is None:
             self._store = ox.Store()
         else:
@@ -323,8 +326,22 @@ class OxigraphStore:
         return output.decode()
 
     def dump_graph(self, name: str, sink: Callable[[bytes], object]) -> None:
-        """One named graph as N-Triples, written by Oxigraph a chunk at a time into ``sink`` (constant memory)."""
-        self._store.dump(_Sink(sink), format=ox.RdfFormat.N_TRIPLES, from_graph=_named(name))  # type: ignore[arg-type]
+        """One named graph as N-Triples, written by Oxigraph a chunk at a time into ``sink`` (constant memory).
+
+        An on-disk store is dumped by a child process (``fmar.store.dump``, reading the store read-only) into a
+        pipe: Oxigraph's writer holds the interpreter lock, so in this process it could not overlap with what
+        ``sink`` does with the text."""
+        if self.path is None:
+            self._store.dump(_Sink(sink), format=ox.RdfFormat.N_TRIPLES, from_graph=_named(name))  # type: ignore[arg-type]
+            return
+        child = subprocess.Popen([sys.executable, "-m", "fmar.store.dump", str(self.path), name],  # noqa: S603
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert child.stdout is not None  # noqa: S101 - a pipe was asked for
+        while chunk := child.stdout.read(1 << 20):
+            sink(chunk)
+        _, errors = child.communicate()
+        if child.returncode != 0:
+            raise OSError(f"dumping {name} failed: {errors.decode(errors='replace')[-500:]}")
 
     def load(self, paths: Sequence[Path], graph: URIRef, extra: Sequence[Quad] = ()) -> None:
         target = ox.NamedNode(str(graph))
