@@ -95,6 +95,15 @@ def parts(nt: str) -> tuple[str, str | None, str | None]:
     return text, XSD_STRING, None
 
 
+def lexical(nt: str) -> str:
+    """An IRI, or a literal's lexical form, of a term: :func:`parts` without its cache (for long values, read once)."""
+    if nt[0] == "<":
+        return nt[1:-1]
+    if nt[0] == "_":
+        return nt[2:]
+    return _unescape(nt[1:nt.rindex('"')])
+
+
 def is_literal(nt: str) -> bool:
     return nt[0] == '"'
 

@@ -18,7 +18,7 @@ from fmar.ntriples import quad_line
 from fmar.store import GraphStore
 
 # A record is its subject's triples plus those of its skolemised nested nodes ({record}#…).
-_RECORD = """SELECT ?g ?s ?p ?o WHERE { GRAPH ?g {
+RECORD = """SELECT ?g ?s ?p ?o WHERE { GRAPH ?g {
   { ?r ?p ?o BIND(?r AS ?s) }
   UNION { ?r ?p1 ?s . ?s ?p ?o FILTER(STRSTARTS(STR(?s), CONCAT(STR(?r), "#"))) }
   UNION { ?r ?p1 ?n . ?n ?p2 ?s . ?s ?p ?o
@@ -35,7 +35,7 @@ def load_record(store: GraphStore, record: URIRef) -> tuple[Graph, URIRef | None
     named graph (empty graph and None when it does not exist)."""
     graph = new_graph()
     named: URIRef | None = None
-    for row in store.select(_RECORD, bindings={"r": record}):
+    for row in store.select(RECORD, bindings={"r": record}):
         named = URIRef(str(row["g"]))
         if row["p"] not in DERIVED:
             graph.add((row["s"], row["p"], row["o"]))

@@ -15,7 +15,7 @@ could have read it (its ``read_operation``) then.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,12 +25,12 @@ from rdflib.namespace import XSD
 
 from fmar.access.policy import Policy
 from fmar.access.principal import Principal
-from fmar.audit.events import change_set_of
+from fmar.audit.events import change_set_of, xsd_literal
 from fmar.errors import BadRequest, Gone, NotFound
 from fmar.graphs import new_graph
 from fmar.iris import FMAR, Iris
-from fmar.ntriples import parts, term, to_node
-from fmar.records import DERIVED, load_record
+from fmar.ntriples import lexical, to_node
+from fmar.records import DERIVED, RECORD
 from fmar.store import GraphStore
 
 #: The organisation and DNO area a record belongs to, from its triples: what the policy table's scopes look at.
@@ -75,10 +75,16 @@ _TIMES = """PREFIX fmar: <https://w3id.org/fmar#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 SELECT ?n ?t WHERE { ?e fmar:record ?r ; fmar:sequence ?n ; prov:startedAtTime ?t } ORDER BY ?n"""
 _CHANGES = """PREFIX fmar: <https://w3id.org/fmar#>
-SELECT ?n ?p ?v WHERE {
-  VALUES ?n {}
-  VALUES ?p { fmar:removedTriples fmar:addedTriples fmar:removedTriplesDeflated fmar:addedTriplesDeflated }
-  ?e fmar:sequence ?n ; fmar:record ?r ; ?p ?v }"""
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?n ?removed ?added ?removedDeflated ?addedDeflated WHERE {
+  ?e fmar:record ?r ; prov:startedAtTime ?t FILTER(?t > ?after) ?e fmar:sequence ?n .
+  OPTIONAL { ?e fmar:removedTriples ?removed } OPTIONAL { ?e fmar:addedTriples ?added }
+  OPTIONAL { ?e fmar:removedTriplesDeflated ?removedDeflated } OPTIONAL { ?e fmar:addedTriplesDeflated ?addedDeflated }
+}"""
+#: Where a change set is kept: the variable of :data:`_CHANGES`, its predicate, and which side of the change it is.
+_SIDES = (("removed", FMAR.removedTriples, 0), ("added", FMAR.addedTriples, 1),
+          ("removedDeflated", FMAR.removedTriplesDeflated, 0), ("addedDeflated", FMAR.addedTriplesDeflated, 1))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ARCHIVED = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?before ?file WHERE { ?a fmar:archivedBefore ?before ; fmar:archiveFile ?file } ORDER BY DESC(?before) LIMIT 1"""
 _DERIVED = {f"<{p}>" for p in DERIVED}
@@ -123,7 +129,7 @@ class History:
         N-Triples terms, no rdflib term made (a history reads hundreds of values)."""
         answer = self.store.answer(query, default_graphs=[str(self.audit)], named_graphs=[])
         try:
-            return [{name: parts(value)[0] for name, value in zip(answer.variables, row, strict=True) if value}
+            return [{name: lexical(value) for name, value in zip(answer.variables, row, strict=True) if value}
                     for row in answer.rows]
         finally:
             answer.close()
@@ -132,29 +138,28 @@ class History:
         """The events naming a record, in chain order, with who, when, what and why."""
         return self._rows(_bound(_EVENTS, r=f"<{record}>"))
 
-    def _changes(self, record: URIRef, sequences: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
-        """The change of the record made by each event (by sequence): removed, added, as N-Triples triples in
-        the form the store keeps them."""
-        if not sequences:
-            return {}
-        values = " ".join(sequences)
+    def _changes(self, record: URIRef, after: datetime = _EPOCH) -> dict[str, tuple[list[str], list[str]]]:
+        """The change of the record made by each event recorded after ``after`` (by sequence): removed, added,
+        as N-Triples triples in the form the store keeps them."""
         mine = (f"<{record}>", f"<{record}#")
         lines: list[str] = []
-        for row in self._rows(_bound(_CHANGES, r=f"<{record}>").replace("VALUES ?n {}", f"VALUES ?n {{ {values} }}")):
-            predicate, text = change_set_of(row["p"], row["v"])
-            side = "removed" if predicate == FMAR.removedTriples else "added"
-            for line in text.splitlines():
-                if line.startswith(mine):
-                    s, p, rest = line.split(" ", 2)
-                    if p not in _DERIVED:
-                        obj = rest[:-2].rsplit(" ", 1)[0]
-                        lines.append(f"{s} {p} {obj} <urn:fmar:{side}:{row['n']}> .\n")
-        changes: dict[str, tuple[list[str], list[str]]] = {n: ([], []) for n in sequences}
+        changes: dict[str, tuple[list[str], list[str]]] = {}
+        for row in self._rows(_bound(_CHANGES, r=f"<{record}>", after=xsd_literal(after).n3())):
+            changes[row["n"]] = ([], [])
+            for name, predicate, side in _SIDES:
+                if name not in row:
+                    continue
+                for line in change_set_of(predicate, row[name])[1].splitlines():
+                    if line.startswith(mine):
+                        s, p, rest = line.split(" ", 2)
+                        if p not in _DERIVED:
+                            obj = rest[:-2].rsplit(" ", 1)[0]
+                            lines.append(f"{s} {p} {obj} <urn:fmar:{side}:{row['n']}> .\n")
         for line in self.store.canonical("".join(lines)).splitlines():  # as the store keeps them
             s, p, rest = line.split(" ", 2)
             obj, graph = rest[:-2].rsplit(" ", 1)
-            side, sequence = graph[1:-1].removeprefix("urn:fmar:").split(":", 1)
-            changes[sequence][0 if side == "removed" else 1].append(f"{s} {p} {obj}")
+            which, sequence = graph[1:-1].removeprefix("urn:fmar:").split(":", 1)
+            changes[sequence][int(which)].append(f"{s} {p} {obj}")
         return changes
 
     # ------------------------------------------------------------------ use cases
@@ -170,7 +175,7 @@ class History:
         its first publication is its version 2: ``first``)."""
         collection = kind.collection
         events = self._events(record)
-        changes = self._changes(record, [e["n"] for e in events])
+        changes = self._changes(record)
         state: set[str] = set()
         visible = []
         for number, facts in enumerate(events, start=first):
@@ -200,10 +205,8 @@ class History:
         if not archived and (not times or times[0][1] > at):  # (its creation read from no change set)
             raise NotFound(f"{collection[:-1]} {value!r} did not exist at {at.isoformat()}")
         later = [n for n, t, _ in times if t > at]
-        current, _ = load_record(self.store, record)
-        text = "".join(f"{_line(t)} <urn:fmar:current> .\n" for t in current)
-        state = {line[:-2].rsplit(" ", 1)[0] for line in self.store.canonical(text).splitlines()}
-        changes = self._changes(record, later)
+        state = self._current(record)
+        changes = self._changes(record, at)
         for sequence in reversed(later):
             removed, added = changes[sequence]
             state = (state - set(added)) | set(removed)
@@ -214,6 +217,16 @@ class History:
         if not self.policy.allows(principal, kind.read_operation, *kind.owner(graph, record)):
             raise NotFound(f"no {collection[:-1]} {value!r}")
         return record, graph, shown
+
+    def _current(self, record: URIRef) -> set[str]:
+        """The record's triples now (derived facts left out), as N-Triples in the form the store keeps them."""
+        answer = self.store.answer(_bound(RECORD, r=f"<{record}>"), default_graphs=None, named_graphs=None)
+        try:
+            at = {name: n for n, name in enumerate(answer.variables)}
+            s, p, o = at["s"], at["p"], at["o"]
+            return {f"{row[s]} {row[p]} {row[o]}" for row in answer.rows if row[p] not in _DERIVED}
+        finally:
+            answer.close()
 
     def events_until(self, record: URIRef, when: str) -> int:
         """How many events changed the record up to ``when`` (a category's version then is one more)."""
@@ -262,10 +275,6 @@ def _change(op: str, triple: tuple[str, str, str], term_for: Callable[[str], str
 def _triple(line: str) -> tuple[str, str, str]:
     s, p, o = line.split(" ", 2)
     return s, p, o
-
-
-def _line(triple: tuple[Any, Any, Any]) -> str:
-    return " ".join(term(t) for t in triple)
 
 
 def _graph(state: set[str]) -> Graph:
