@@ -24,7 +24,7 @@ from fmar.access.principal import Principal
 from fmar.access.tokens import ALGORITHM, TokenService
 from fmar.audit.chain import GENESIS, Head, anchor
 from fmar.audit.events import EventInfo, xsd_literal
-from fmar.audit.verify import Verification, _Reader, check, verify
+from fmar.audit.verify import Verification, check, events_in, verify
 from fmar.errors import Conflict
 from fmar.iris import FMAR
 from fmar.writepath import WritePath, _lock
@@ -112,8 +112,6 @@ def verify_archive(path: Path, tokens: TokenService) -> tuple[dict[str, Any], Ve
         raise ValueError(f"the signature of {path.name} does not verify: {exc}") from exc
     if claims["sha256"] != hashlib.sha256(text).hexdigest() or claims["file"] != path.name:
         raise ValueError(f"{path.name} is not the file that was signed (its SHA-256 differs)")
-    reader = _Reader()
-    reader.write(b"".join(line.rsplit(b" ", 2)[0] + b" .\n" for line in text.splitlines(keepends=False) if line))
-    events = list(reader.finish().values())
+    events = events_in(text)
     start = Head(int(claims["first"]) - 1, str(claims.get("previousHash", GENESIS)))
     return claims, check(events, start, Head(int(claims["last"]), str(claims["lastHash"])))

@@ -241,23 +241,27 @@ class History:
         return principal.org is not None and str(principal.org) in (facts.get("org"), facts.get("behalf"))
 
 
-def version_document(version: Version, term_for: Callable[[str], str | None]) -> dict[str, Any]:
-    """One version as the history document lists it: who, when, what changed, why."""
-    facts = version.facts
+def who_and_why(facts: dict[str, str]) -> dict[str, Any]:
+    """An event's ``agent`` (role, token subject, user, organisation, on whose behalf, under which delegation)
+    and its ``reason``, ``justification`` and ``requestId``, from the rows of the event queries."""
     agent = {"role": facts["role"], "subject": facts["subject"]}
     for key, name in (("user", "user"), ("org", "organisation"), ("behalf", "onBehalfOf"),
                       ("delegation", "delegation")):
         if key in facts:
             agent[name] = facts[key]
-    doc: dict[str, Any] = {"version": version.number, "event": version.event, "sequence": version.sequence,
-                           "recordedAt": version.recorded_at, "operation": version.operation, "agent": agent,
-                           "changes": [_change(op, t, term_for) for op, triples in (("remove", version.removed),
-                                                                                   ("add", version.added))
-                                       for t in triples]}
+    doc: dict[str, Any] = {"agent": agent}
     for key, name in (("reason", "reason"), ("justification", "justification"), ("request", "requestId")):
         if key in facts:
             doc[name] = facts[key]
     return doc
+
+
+def version_document(version: Version, term_for: Callable[[str], str | None]) -> dict[str, Any]:
+    """One version as the history document lists it: who, when, what changed, why."""
+    return {"version": version.number, "event": version.event, "sequence": version.sequence,
+            "recordedAt": version.recorded_at, "operation": version.operation, **who_and_why(version.facts),
+            "changes": [_change(op, t, term_for) for op, triples in (("remove", version.removed), ("add", version.added))
+                        for t in triples]}
 
 
 def _change(op: str, triple: tuple[str, str, str], term_for: Callable[[str], str | None]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from fmar.access.policy import Policy
 from fmar.access.principal import Principal
 from fmar.audit.chain import Chain, Head
 from fmar.audit.events import xsd_literal
-from fmar.audit.history import History, parse_time
+from fmar.audit.history import History, parse_time, who_and_why
 from fmar.audit.verify import Verification, verify
 from fmar.errors import BadRequest
 from fmar.iris import Iris
@@ -126,14 +126,5 @@ class AuditTrail:
 
 
 def _event_document(facts: dict[str, str], count: int, listed: list[str]) -> dict[str, Any]:
-    agent = {"role": facts["role"], "subject": facts["subject"]}
-    for key, name in (("user", "user"), ("org", "organisation"), ("behalf", "onBehalfOf")):
-        if key in facts:
-            agent[name] = facts[key]
-    doc: dict[str, Any] = {"id": facts["e"], "sequence": int(facts["n"]), "recordedAt": facts["t"],
-                           "operation": facts["op"], "agent": agent, "records": listed, "recordCount": count,
-                           "eventHash": facts["hash"]}
-    for key, name in (("reason", "reason"), ("justification", "justification"), ("request", "requestId")):
-        if key in facts:
-            doc[name] = facts[key]
-    return doc
+    return {"id": facts["e"], "sequence": int(facts["n"]), "recordedAt": facts["t"], "operation": facts["op"],
+            **who_and_why(facts), "records": listed, "recordCount": count, "eventHash": facts["hash"]}

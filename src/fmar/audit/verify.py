@@ -144,6 +144,13 @@ def verify(store: GraphStore, iris: Iris, expected: Head | None = None) -> Verif
     return check(list(events.values()), anchor(store, iris), expected)
 
 
+def events_in(nquads: bytes) -> list[_Event]:
+    """The events of an N-Quads text in which every line names its graph (an archive file)."""
+    reader = _Reader()
+    reader.write(b"".join(line.rsplit(b" ", 2)[0] + b" .\n" for line in nquads.splitlines() if line))
+    return list(reader.finish().values())
+
+
 def check(events: list[_Event], start: Head, expected: Head | None = None) -> Verification:
     """The first break in a chain of events read from the audit graph, starting after ``start``."""
     chained: list[_Event] = []
