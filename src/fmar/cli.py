@@ -28,6 +28,8 @@ audit_app = typer.Typer(help="The audit trail: verify its hash chain, export its
 app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 
+_UNCHAINED = """PREFIX fmar: <https://w3id.org/fmar#>
+ASK { ?e a fmar:AuditEvent FILTER NOT EXISTS { ?e fmar:sequence ?n } }"""
 DataDir = Annotated[Path, typer.Option("--data-dir", envvar="FMAR_DATA_DIR", help="The data directory.")]
 
 
@@ -68,10 +70,14 @@ def init(data_dir: DataDir,
     (data_dir / "base-iri").write_text(base_iri + "\n")
     registry = _open(_settings(data_dir, base_iri))
     try:
+        unchained = registry.store.ask(_UNCHAINED, graphs=[registry.iris.graph("audit")])
         loaded = load_reference(registry)
         seeded = seed(registry) if demo else None
     finally:
         registry.close()
+    if unchained:
+        console.print(f"[yellow]{data_dir} holds audit events from before the hash chain[/]: `fmar audit verify` "
+                      "will report them as inserted. Start from a new data directory to have one chain.")
     console.print(f"[green]initialised[/] {data_dir} (base IRI {base_iri}): " +
                   ", ".join(f"{k} {v} file(s)" for k, v in loaded.items()))
     if seeded is not None:

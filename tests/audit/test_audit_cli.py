@@ -84,3 +84,15 @@ def test_a_head_file_that_is_not_one_is_refused(data_dir: Path, tmp_path: Path) 
     bad.write_text("{}")
     result = runner.invoke(app, ["audit", "verify", "--data-dir", str(data_dir), "--head", str(bad)])
     assert result.exit_code == 2 and "fmar audit head" in result.output
+
+
+def test_init_warns_of_events_from_before_the_chain(data_dir: Path) -> None:
+    store = ox.Store(str(Settings(data_dir=data_dir).store_path))
+    store.add(ox.Quad(ox.NamedNode("http://127.0.0.1:8000/audit/old"),
+                      ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                      ox.NamedNode("https://w3id.org/fmar#AuditEvent"), ox.NamedNode("http://127.0.0.1:8000/graph/audit")))
+    store.flush()
+    del store
+    result = runner.invoke(app, ["init", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0 and "before the hash chain" in " ".join(result.output.split())
+    assert runner.invoke(app, ["audit", "verify", "--data-dir", str(data_dir)]).exit_code == 1
