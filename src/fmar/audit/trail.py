@@ -9,13 +9,13 @@ from rdflib import Literal, URIRef
 
 from fmar.access.policy import Policy
 from fmar.access.principal import Principal
-from fmar.audit.chain import Chain, Head
+from fmar.audit.chain import Chain, Head, anchor
 from fmar.audit.events import xsd_literal
 from fmar.audit.history import History, parse_time, who_and_why
 from fmar.audit.verify import Verification, verify
 from fmar.errors import BadRequest
 from fmar.iris import Iris
-from fmar.store import GraphStore
+from fmar.store import GraphStore, Row
 
 _EVENTS = """PREFIX fmar: <https://w3id.org/fmar#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
@@ -66,9 +66,13 @@ class AuditTrail:
             return self.chain.head
 
     def events(self, principal: Principal, query: EventFilter) -> tuple[list[dict[str, Any]], int | None]:
-        """A page of events the caller may read, in chain order, and the cursor of the next page."""
+        """A page of events the caller may read, in chain order, and the cursor of the next page.
+
+        A record's events are found from the record; otherwise the chain is read a window of sequence numbers
+        at a time (growing while the filters match little), so a page costs the events it looks at, not the
+        whole trail."""
         self.policy.require_role(principal, "audit.read")
-        filters = [f"FILTER(?n > {int(query.after)})"]
+        filters = []
         if query.operation:
             filters.append(f"FILTER(?op = {Literal(query.operation).n3()})")
         for bound, op in ((query.start, ">="), (query.end, "<")):
@@ -81,18 +85,34 @@ class AuditTrail:
         if query.record:
             collection, record = self._record(query.record)
             _, versions = self.history.versions(principal, collection, str(record))
-            filters.append(f"VALUES ?e {{ {' '.join(f'<{v.event}>' for v in versions)} }}")
-        elif "any" not in self.policy.scopes(principal.role, "audit.read") or principal.acting_for_other:
-            own = URIRef(str(principal.org)) if principal.org else URIRef("urn:fmar:nobody")
-            filters.append(f"FILTER(?org = {own.n3()} || ?behalf = {own.n3()})")
-        text = _EVENTS.replace("FILTERS", "\n  ".join(filters)).replace("LIMIT_ROWS", str(query.limit + 1))
-        rows = self.store.select(text, graphs=[self.graph])
+            filters += [f"VALUES ?e {{ {' '.join(f'<{v.event}>' for v in versions)} }}", f"FILTER(?n > {query.after})"]
+            rows = self._select(filters, query.limit + 1)
+        else:
+            if "any" not in self.policy.scopes(principal.role, "audit.read") or principal.acting_for_other:
+                own = URIRef(str(principal.org)) if principal.org else URIRef("urn:fmar:nobody")
+                filters.append(f"FILTER(?org = {own.n3()} || ?behalf = {own.n3()})")
+            rows = self._scan(filters, query.after, query.limit + 1)
         page = rows[:query.limit]
         records = self._records([str(r["e"]) for r in page])
         items = [_event_document({k: str(v) for k, v in row.items()}, *records.get(str(row["e"]), (0, [])))
                  for row in page]
         cursor = int(str(page[-1]["n"])) if len(rows) > query.limit else None
         return items, cursor
+
+    def _select(self, filters: list[str], limit: int) -> list[Row]:
+        text = _EVENTS.replace("FILTERS", "\n  ".join(filters)).replace("LIMIT_ROWS", str(limit))
+        return self.store.select(text, graphs=[self.graph])
+
+    def _scan(self, filters: list[str], after: int, wanted: int) -> list[Row]:
+        """Up to ``wanted`` matching events after sequence ``after``, reading windows of the chain."""
+        low, head = max(after, anchor(self.store, self.iris).sequence), self.chain.head.sequence
+        window, rows = max(wanted, 256), list[Row]()
+        while len(rows) < wanted and low < head:
+            high = min(low + window, head)
+            values = "VALUES ?n { " + " ".join(str(n) for n in range(low + 1, high + 1)) + " }"
+            rows += self._select([values, *filters], wanted - len(rows))
+            low, window = high, min(window * 2, 65_536)
+        return rows
 
     def _records(self, events: list[str]) -> dict[str, tuple[int, list[str]]]:
         """Each event's record count, and its records when there are few (a bulk batch lists only its count)."""
