@@ -288,3 +288,18 @@ def test_a_record_changed_by_a_sparql_update_has_that_version_in_its_history_and
     assert world.client.get(f"/assets/{asset}", params={"asOf": before}, headers=owner).json()["assetName"] == \
         "Home battery 1"
     assert world.client.get(f"/assets/{asset}", headers=owner).json()["assetName"] == "Fixed"
+
+
+def test_a_history_document_is_json_ld_whose_versions_are_prov_activities_in_order(world: World, fsp: str) -> None:
+    from pyld import jsonld
+
+    asset = world.asset(fsp)
+    patch(world, f"/assets/{asset}", {"assetName": "Renamed"}, world.auth("fsp", fsp))
+    document = world.client.get(f"/assets/{asset}/history", headers=world.auth("fsp", fsp)).json()
+    graph = Graph().parse(data=jsonld.to_rdf(document, {"format": "application/n-quads"}), format="nt")
+    query = """PREFIX fmar: <https://w3id.org/fmar#> PREFIX prov: <http://www.w3.org/ns/prov#>
+        PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+        SELECT ?n ?when WHERE { ?h fmar:historyOf ?r ; fmar:version/rdf:rest*/rdf:first ?v .
+                                ?v fmar:versionNumber ?n ; prov:startedAtTime ?when } ORDER BY ?n"""
+    rows = list(graph.query(query))
+    assert [int(n) for n, _ in rows] == [1, 2]

@@ -31,7 +31,7 @@ _COUNTS = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?e (COUNT(?r) AS ?count) WHERE { VALUES ?e fmar:record ?r } GROUP BY ?e"""
 _LISTED = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?e ?r WHERE { VALUES ?e fmar:record ?r } ORDER BY ?r"""
-#: An event naming more records than this (a bulk batch) lists a count and the first, not all of them.
+#: An event naming more records than this (a bulk batch) gives only their count, not the records.
 LISTED_RECORDS = 100
 
 
