@@ -177,3 +177,17 @@ def test_a_registry_opened_again_carries_on_the_chain(chained: Registry) -> None
     chained.organisations.create(SYSTEM, org_body(companyNumber="09234567", vatNumber=None))
     result = verify(chained.store, chained.iris)
     assert result.intact and result.head is not None and result.head.sequence == EVENTS + 1
+
+
+@pytest.mark.parametrize("when", ["2026-12-01T21:00:00+00:00", "2026-12-01T21:00:00.120000+00:00",
+                                  "2026-12-01T21:00:10.000001+00:00", "2026-06-01T23:30:00+01:00",
+                                  "0500-01-01T00:00:00+00:00"])
+def test_event_times_are_written_as_oxigraph_keeps_them(registry: Registry, when: str) -> None:
+    """An event's hash is checked from what the store gives back, so its time must survive the round trip."""
+    from datetime import datetime
+
+    from fmar.audit.events import xsd_literal
+    from fmar.ntriples import quad_line
+
+    line = quad_line(URIRef("urn:e"), FMAR.at, xsd_literal(datetime.fromisoformat(when)), URIRef("urn:g"))
+    assert registry.store.canonical(line) == line

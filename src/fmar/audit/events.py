@@ -100,7 +100,8 @@ def event_quads(iris: Iris, info: EventInfo, removed: str, added: str) -> tuple[
 def xsd_datetime(when: datetime) -> str:
     """A time as the canonical xsd:dateTime Oxigraph keeps (UTC as ``Z``, no trailing zeros), so that an
     event's hash can be checked from what the store gives back."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".") + "Z"
+    text = when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")  # four-digit years
+    return text.rstrip("0").rstrip(".") + "Z"
 
 
 def xsd_literal(when: datetime) -> Literal:
