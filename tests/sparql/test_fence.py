@@ -65,3 +65,12 @@ def test_updates_on_other_graphs_still_run(world: World) -> None:
     status, _ = update(world, "DELETE WHERE { GRAPH <urn:scratch> { ?s ?p ?o } }")
     assert status in (200, 204)
     assert not [q for q in world.registry.store.quads() if str(q[3]) == "urn:scratch"]
+
+
+@pytest.mark.parametrize("text", ["CLEAR XYZ", "INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> \"c\" }",
+                                  "DELETE WHERE { ?s ?p }"])
+def test_an_update_that_cannot_be_checked_is_not_run(world: World, text: str) -> None:
+    before = world.snapshot()
+    status, body = update(world, text)
+    assert status == 400 and "not valid SPARQL" in body, body
+    assert world.snapshot() == before

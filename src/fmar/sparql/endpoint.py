@@ -29,7 +29,7 @@ from fmar.errors import BadRequest, NotFound, QuerySyntax, QueryTimeout, ResultT
 from fmar.media import choose_media
 from fmar.ntriples import quad_line
 from fmar.sparql import results
-from fmar.sparql.fence import AppendOnly, fence
+from fmar.sparql.fence import AppendOnly, Unchecked, fence
 from fmar.sparql.lexer import Refused, Token, dataset_clause, head, screen, tokens, with_using
 from fmar.sparql.protocol import Operation
 from fmar.store import Answer, SparqlSyntaxError
@@ -155,6 +155,8 @@ class SparqlEndpoint:
                                self.r.store.graph_names())
             except AppendOnly as exc:
                 raise SparqlRefused(str(exc)) from exc
+            except Unchecked as exc:
+                raise QuerySyntax(str(exc)) from exc
             try:
                 self.r.write.run_update(principal, fenced.text, tokens(fenced.text), self.base_iri, request_id,
                                         fenced.graphs)

@@ -3,7 +3,8 @@
 An update is read with rdflib's SPARQL parser (prefixes and the base resolved, so no spelling of the
 audit graph's IRI escapes it) and refused if any operation names the audit graph, or writes through a
 ``GRAPH ?variable`` template that could reach it. ``CLEAR``/``DROP`` ``ALL``/``NAMED`` are narrowed to
-every other graph, so the protocol's whole-store operations keep working on the records.
+every other graph, so the protocol's whole-store operations keep working on the records. An update the
+parser cannot read is not run at all (fail closed).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ class AppendOnly(Refused):
     """The update would change or delete audit events."""
 
 
+class Unchecked(Refused):
+    """The update could not be read to check it (a syntax error, or SPARQL rdflib's parser cannot read):
+    refused, not run unchecked (fail closed)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, forbidden=False)
+
+
 @dataclass(frozen=True)
 class Fenced:
     """An update as it may run, and the named graphs it can read or write (None: any of them)."""
@@ -34,11 +43,11 @@ class Fenced:
 
 def fence(update: str, found: Sequence[Token], base_iri: str, protected: str, graphs: Sequence[str]) -> Fenced:
     """The update to run: ``CLEAR``/``DROP`` of ``ALL`` or ``NAMED`` spelled out as the graphs but ``protected``;
-    :class:`AppendOnly` if it could change ``protected`` otherwise. A syntax error is left to the store."""
+    :class:`AppendOnly` if it could change ``protected`` otherwise; :class:`Unchecked` if it cannot be read."""
     try:
         operations = translateUpdate(parseUpdate(update), base=base_iri).algebra
-    except (ParseException, ValueError, TypeError, KeyError, AttributeError):
-        return Fenced(update, frozenset())  # not SPARQL rdflib can read: the store answers (400), runs nothing
+    except (ParseException, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise Unchecked(f"the update is not valid SPARQL 1.1 Update: {exc}") from exc
     audit = URIRef(protected)
     named: set[str] | None = set()
     for op in operations:
