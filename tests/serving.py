@@ -1,11 +1,13 @@
 """Real HTTP servers on 127.0.0.1 for tests with real clients: the registry's app on uvicorn (in a thread,
-so the test can reach its store), and the Oxigraph server (a process) as the reference endpoint."""
+so the test can reach its store), ``fmar serve`` (a process, as an operator runs it), and the Oxigraph
+server (a process) as the reference endpoint."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 
 OXIGRAPH = str(Path(sys.executable).parent / "oxigraph")
+FMAR = str(Path(sys.executable).parent / "fmar")
 
 
 def free_socket() -> socket.socket:
@@ -70,3 +73,32 @@ def oxigraph_server(location: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+@contextmanager
+def fmar_serve(data_dir: Path) -> Iterator[str]:
+    """``fmar serve`` on an initialised data directory, once it answers ``/ready``; yields its base URL."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below; a pipe nobody reads could stall the server
+    server = subprocess.Popen([FMAR, "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"fmar serve did not become ready: {log.read()[-2000:]!r}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,8 +13,8 @@ from typer.testing import CliRunner
 from fmar.access.tokens import TokenService
 from fmar.cli import app
 from fmar.config import Settings
+from tests.serving import FMAR, fmar_serve
 
-FMAR = str(Path(sys.executable).parent / "fmar")
 runner = CliRunner()
 
 
@@ -55,26 +52,8 @@ def test_data_dir_from_the_environment(data_dir: Path) -> None:
     TokenService(Settings(data_dir=data_dir)).verify(result.stdout.strip())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_answers_on_127_0_0_1_with_demo_data(data_dir: Path) -> None:
-    port = _free_port()
-    server = subprocess.Popen([FMAR, "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not become ready")
+    with fmar_serve(data_dir) as base:
         # fmar token works while the server holds the store
         token = subprocess.run([FMAR, "token", "--data-dir", str(data_dir), "--role", "regulator"], check=True,
                                capture_output=True, text=True).stdout.strip()
@@ -84,9 +63,6 @@ def test_serve_answers_on_127_0_0_1_with_demo_data(data_dir: Path) -> None:
         grant = httpx.post(f"{base}/auth/token", data={"grant_type": "client_credentials"},
                            auth=(client["client_id"], client["client_secret"]))
         assert grant.status_code == 200
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_serve_refuses_an_uninitialised_directory(tmp_path: Path) -> None:

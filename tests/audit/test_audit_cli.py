@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ from fmar.access.tokens import TokenService
 from fmar.cli import app
 from fmar.config import Settings
 from tests.conftest import org_body
-from tests.test_cli import FMAR, _free_port
+from tests.serving import FMAR, fmar_serve
 
 runner = CliRunner()
 
@@ -34,18 +33,8 @@ def fmar(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_verify_beside_a_running_server_and_against_an_exported_head(data_dir: Path, tmp_path: Path) -> None:
-    port = _free_port()
-    server = subprocess.Popen([FMAR, "serve", "--data-dir", str(data_dir), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     head = tmp_path / "head.json"
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with fmar_serve(data_dir) as base:
         exported = fmar("audit", "head", "--data-dir", str(data_dir), "--out", str(head))
         assert exported.returncode == 0, exported.stderr
         admin = TokenService(Settings(data_dir=data_dir)).issue(role="admin", subject="auditor-test")
@@ -58,9 +47,6 @@ def test_verify_beside_a_running_server_and_against_an_exported_head(data_dir: P
         assert result["intact"] and result["head"]["sequence"] == json.loads(head.read_text())["sequence"] + 1
         over_http = httpx.get(f"{base}/audit/verify", headers={"Authorization": f"Bearer {admin}"}).json()
         assert over_http["intact"] and over_http["head"] == result["head"]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     assert fmar("audit", "verify", "--data-dir", str(data_dir)).returncode == 0
 
 

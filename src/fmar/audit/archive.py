@@ -33,7 +33,8 @@ _BEFORE = """PREFIX fmar: <https://w3id.org/fmar#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 SELECT ?e ?n ?h WHERE { ?e fmar:sequence ?n ; fmar:eventHash ?h ; prov:startedAtTime ?t FILTER(?t < ?before) }
 ORDER BY ?n"""
-_QUADS = "SELECT ?p ?o WHERE { ?e ?p ?o }"
+_QUADS = """PREFIX fmar: <https://w3id.org/fmar#>
+SELECT ?e ?p ?o WHERE { ?e fmar:sequence ?n FILTER(?n <= ?last) ?e ?p ?o }"""
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,9 @@ def archive(write: WritePath, tokens: TokenService, principal: Principal, before
         if not prefix:
             return None
         events = [URIRef(str(r["e"])) for r in prefix]
-        quads = [(e, row["p"], row["o"], audit) for e in events
-                 for row in write.store.select(_QUADS, bindings={"e": e}, graphs=[audit])]
         first, last = int(str(prefix[0]["n"])), Head(int(str(prefix[-1]["n"])), str(prefix[-1]["h"]), str(events[-1]))
+        quads = [(row["e"], row["p"], row["o"], audit) for row in write.store.select(
+            _QUADS, bindings={"last": Literal(str(last.sequence), datatype=XSD.integer)}, graphs=[audit])]
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"events-{first:012d}-{last.sequence:012d}.nq"
         text = _lines_of(write, {f"<{e}> ".encode() for e in events}, f" <{audit}> .\n".encode())
@@ -90,14 +91,19 @@ def archive(write: WritePath, tokens: TokenService, principal: Principal, before
 
 
 def _lines_of(write: WritePath, subjects: set[bytes], graph: bytes) -> bytes:
-    """The events' lines as the store keeps them (canonical: what their hashes cover), as sorted N-Quads."""
+    """The events' lines as the store keeps them (canonical: what their hashes cover), as sorted N-Quads; the
+    dump is filtered as it streams, so only the archived events are held."""
     kept: list[bytes] = []
+    rest = b""
 
     def sink(chunk: bytes) -> None:
-        kept.append(chunk)
+        nonlocal rest
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        kept.extend(line[:-2] + graph for line in lines if line[:line.find(b" ") + 1] in subjects)
     write.store.dump_graph(str(write.iris.graph("audit")), sink)
-    lines = b"".join(kept).split(b"\n")
-    return b"".join(sorted(line[:-2] + graph for line in lines if line[:line.find(b" ") + 1] in subjects))
+    sink(b"\n")
+    return b"".join(sorted(kept))
 
 
 def verify_archive(path: Path, tokens: TokenService) -> tuple[dict[str, Any], Verification]:

@@ -61,11 +61,13 @@ class Version:
     state: Graph = field(default_factory=new_graph)
 
 
-_EVENTS = """PREFIX fmar: <https://w3id.org/fmar#>
+#: The facts of events in chain order; ``PATTERN`` picks them (a record's, or a window of the chain and filters).
+EVENTS = """PREFIX fmar: <https://w3id.org/fmar#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
-SELECT ?e ?n ?t ?op ?role ?subject ?user ?org ?behalf ?delegation ?reason ?justification ?request WHERE {
-  ?e fmar:record ?r ; fmar:sequence ?n ; prov:startedAtTime ?t ; fmar:operation ?op ;
-     fmar:actingRole ?role ; fmar:tokenSubject ?subject .
+SELECT ?e ?n ?t ?op ?role ?subject ?user ?org ?behalf ?delegation ?reason ?justification ?request ?hash WHERE {
+  PATTERN
+  ?e fmar:sequence ?n ; prov:startedAtTime ?t ; fmar:operation ?op ; fmar:actingRole ?role ;
+     fmar:tokenSubject ?subject ; fmar:eventHash ?hash .
   OPTIONAL { ?e prov:wasAssociatedWith ?user } OPTIONAL { ?e fmar:agentOrganisation ?org }
   OPTIONAL { ?e fmar:onBehalfOf ?behalf } OPTIONAL { ?e fmar:underDelegation ?delegation }
   OPTIONAL { ?e fmar:reason ?reason } OPTIONAL { ?e fmar:justification ?justification }
@@ -136,7 +138,7 @@ class History:
 
     def _events(self, record: URIRef) -> list[dict[str, str]]:
         """The events naming a record, in chain order, with who, when, what and why."""
-        return self._rows(_bound(_EVENTS, r=f"<{record}>"))
+        return self._rows(EVENTS.replace("PATTERN", f"?e fmar:record <{record}> ."))
 
     def _changes(self, record: URIRef, after: datetime = _EPOCH) -> dict[str, tuple[list[str], list[str]]]:
         """The change of the record made by each event recorded after ``after`` (by sequence): removed, added,

@@ -11,22 +11,12 @@ from fmar.access.policy import Policy
 from fmar.access.principal import Principal
 from fmar.audit.chain import Chain, Head, anchor
 from fmar.audit.events import xsd_literal
-from fmar.audit.history import History, parse_time, who_and_why
+from fmar.audit.history import EVENTS, History, parse_time, who_and_why
 from fmar.audit.verify import Verification, verify
 from fmar.errors import BadRequest
 from fmar.iris import Iris
 from fmar.store import GraphStore, Row
 
-_EVENTS = """PREFIX fmar: <https://w3id.org/fmar#>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-SELECT ?e ?n ?t ?op ?role ?subject ?user ?org ?behalf ?reason ?justification ?request ?hash WHERE {
-  ?e fmar:sequence ?n ; prov:startedAtTime ?t ; fmar:operation ?op ; fmar:actingRole ?role ;
-     fmar:tokenSubject ?subject ; fmar:eventHash ?hash .
-  OPTIONAL { ?e prov:wasAssociatedWith ?user } OPTIONAL { ?e fmar:agentOrganisation ?org }
-  OPTIONAL { ?e fmar:onBehalfOf ?behalf } OPTIONAL { ?e fmar:reason ?reason }
-  OPTIONAL { ?e fmar:justification ?justification } OPTIONAL { ?e fmar:requestId ?request }
-  FILTERS
-} ORDER BY ?n LIMIT LIMIT_ROWS"""
 _COUNTS = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?e (COUNT(?r) AS ?count) WHERE { VALUES ?e fmar:record ?r } GROUP BY ?e"""
 _LISTED = """PREFIX fmar: <https://w3id.org/fmar#>
@@ -100,7 +90,7 @@ class AuditTrail:
         return items, cursor
 
     def _select(self, filters: list[str], limit: int) -> list[Row]:
-        text = _EVENTS.replace("FILTERS", "\n  ".join(filters)).replace("LIMIT_ROWS", str(limit))
+        text = EVENTS.replace("PATTERN", "\n  ".join(filters)) + f" LIMIT {limit}"
         return self.store.select(text, graphs=[self.graph])
 
     def _scan(self, filters: list[str], after: int, wanted: int) -> list[Row]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -40,38 +41,28 @@ def history_document(registry: Registry, record: URIRef, versions: list[Version]
             "versions": [version_document(v, registry.context.term_for.get) for v in versions]}
 
 
+#: The record types with a history route, ``/{collection}/{id}/history``, and what each route says of itself.
+HISTORIES = {
+    "assets": "An asset's history (UC-05.06, UC-02.04).",
+    "organisations": "An organisation's history.",
+    "users": "A user's history.",
+    "clients": "A platform client credential's history (issued, revoked; its secret never shown).",
+    "delegations": "A delegation's history (granted, revoked).",
+}
 _HISTORY_DOC = "Every version the caller may see, oldest first, as JSON-LD: `version`, `recordedAt`, `agent`, " \
                "`operation`, `changes` (`op` add/remove, `property`, `value`), `reason`."
 
 
-@router.get("/assets/{asset_id:fmarid}/history", **operation("history.read"), description=_HISTORY_DOC)
-def asset_history(principal: Caller, registry: Reg, asset_id: str) -> dict[str, Any]:
-    """An asset's history (UC-05.06, UC-02.04)."""
-    return history(registry, principal, "assets", asset_id)
+def _history_route(collection: str) -> Callable[..., dict[str, Any]]:
+    def read_history(principal: Caller, registry: Reg, record_id: str) -> dict[str, Any]:
+        return history(registry, principal, collection, record_id)
+    return read_history
 
 
-@router.get("/organisations/{org_id:fmarid}/history", **operation("history.read"), description=_HISTORY_DOC)
-def organisation_history(principal: Caller, registry: Reg, org_id: str) -> dict[str, Any]:
-    """An organisation's history."""
-    return history(registry, principal, "organisations", org_id)
-
-
-@router.get("/users/{user_id:fmarid}/history", **operation("history.read"), description=_HISTORY_DOC)
-def user_history(principal: Caller, registry: Reg, user_id: str) -> dict[str, Any]:
-    """A user's history."""
-    return history(registry, principal, "users", user_id)
-
-
-@router.get("/clients/{client_id:fmarid}/history", **operation("history.read"), description=_HISTORY_DOC)
-def client_history(principal: Caller, registry: Reg, client_id: str) -> dict[str, Any]:
-    """A platform client credential's history (issued, revoked; its secret never shown)."""
-    return history(registry, principal, "clients", client_id)
-
-
-@router.get("/delegations/{delegation_id:fmarid}/history", **operation("history.read"), description=_HISTORY_DOC)
-def delegation_history(principal: Caller, registry: Reg, delegation_id: str) -> dict[str, Any]:
-    """A delegation's history (granted, revoked)."""
-    return history(registry, principal, "delegations", delegation_id)
+for _collection, _summary in HISTORIES.items():
+    router.add_api_route(f"/{_collection}/{{record_id:fmarid}}/history", _history_route(_collection), methods=["GET"],
+                         summary=_summary, description=_HISTORY_DOC, name=f"{_collection}_history",
+                         **operation("history.read"))
 
 
 @router.get("/audit", **operation("audit.read"))
