@@ -30,11 +30,11 @@ def registry_at(path: Path, audited: bool = True) -> Any:
     from fmar.access.principal import SYSTEM
     from fmar.bootstrap import load_reference
     from fmar.config import Settings
-    from fmar.registry import Registry
+    from fmar.registry import build
 
     path.mkdir(parents=True, exist_ok=True)
-    registry = Registry(Settings(data_dir=path, base_iri=BASE))
-    load_reference(registry)
+    registry = build(Settings(data_dir=path, base_iri=BASE))
+    load_reference(registry.write, registry.iris, registry.settings)
     demo = json.loads(registry.settings.resource("data", "demo", "demo.json").read_text(encoding="utf-8"))
     org, _ = registry.organisations.create(SYSTEM, demo["organisations"]["fsp"])
     registry.bench_org = org
@@ -57,7 +57,7 @@ def registrations(tmp: Path, count: int, rounds: int) -> dict[str, list[float]]:
             bodies = list(generate(count, str(registry.bench_org), seed=7 + n))
             started = time.perf_counter()
             for body in bodies:
-                registry.assets.register(fsp, body)
+                registry.registrations.register(fsp, body)
             rates[mode].append(count / (time.perf_counter() - started))
             registry.close()
     return rates
@@ -129,8 +129,8 @@ def as_of(tmp: Path, versions: int, repeat: int) -> dict[str, float]:
 
     registry = registry_at(tmp / "asof")
     for body in generate(2000, str(registry.bench_org), seed=3):  # other assets beside it
-        registry.assets.register(SYSTEM, body)
-    asset, _ = registry.assets.register(SYSTEM, next(generate(1, str(registry.bench_org), seed=4, start=5000)))
+        registry.registrations.register(SYSTEM, body)
+    asset, _ = registry.registrations.register(SYSTEM, next(generate(1, str(registry.bench_org), seed=4, start=5000)))
     value = registry.iris.identifier(asset)
     times = []
     for n in range(versions - 1):

@@ -43,11 +43,11 @@ from pathlib import Path
 from fmar.access.principal import SYSTEM
 from fmar.arm.generator import generate
 from fmar.config import Settings
-from fmar.registry import Registry
-registry = Registry(Settings(data_dir=Path(sys.argv[1]), base_iri=sys.argv[2]))
+from fmar.registry import Registry, build
+registry = build(Settings(data_dir=Path(sys.argv[1]), base_iri=sys.argv[2]))
 demo = json.loads(registry.settings.resource("data", "demo", "demo.json").read_text())
 org, _ = registry.organisations.create(SYSTEM, demo["organisations"]["fsp"])
-reports = list(registry.bulk.run(SYSTEM, ((i, b, None) for i, b in enumerate(generate(int(sys.argv[3]), str(org))))))
+reports = list(registry.registrations.run(SYSTEM, ((i, b, None) for i, b in enumerate(generate(int(sys.argv[3]), str(org))))))
 print(json.dumps([r.id for r in reports[:500]]))
 registry.close()
 """

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 
 from fmar.bootstrap import load_reference
 from fmar.config import Settings
-from fmar.registry import Registry
+from fmar.ntriples import quad_line
+from fmar.registry import Registry, build
+from fmar.store import Quad, Store
 
 BASE = "http://testserver/"
 
 
 @pytest.fixture
 def registry() -> Registry:
-    reg = Registry(Settings(base_iri=BASE))
-    load_reference(reg)
+    reg = build(Settings(base_iri=BASE))
+    load_reference(reg.write, reg.iris, reg.settings)
     return reg
+
+
+def put_quads(store: Store, quads: Iterable[Quad]) -> None:
+    """Write quads straight to the store, around the write path (setting up what a later module will record)."""
+    store.write("", "".join(quad_line(*q) for q in quads))
 
 
 def org_body(**overrides: Any) -> dict[str, Any]:

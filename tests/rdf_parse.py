@@ -11,7 +11,7 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import Graph
 
-from fmar.store.oxigraph import to_rdflib
+from fmar.store.terms import to_rdflib
 
 FORMATS = {"text/turtle": ox.RdfFormat.TURTLE, "application/n-triples": ox.RdfFormat.N_TRIPLES,
            "application/rdf+xml": ox.RdfFormat.RDF_XML, "application/ld+json": ox.RdfFormat.JSON_LD}

@@ -106,9 +106,9 @@ def test_ontology_check_of_the_repository_and_of_a_data_directory(data_dir: Path
 
 def test_commands_say_when_the_store_is_in_use(data_dir: Path) -> None:
     from fmar.config import Settings
-    from fmar.registry import Registry
+    from fmar.registry import build
 
-    holder = Registry(Settings(data_dir=data_dir))  # as a running server would
+    holder = build(Settings(data_dir=data_dir))  # as a running server would
     try:
         result = runner.invoke(app, ["export", "--data-dir", str(data_dir)])
         assert result.exit_code == 3 and "fmar serve" in " ".join(result.output.split())

@@ -57,7 +57,7 @@ def test_flat_documents_equal_pyld_framing(registry: Registry) -> None:
     from tests.conftest import org_body
 
     org, org_graph = registry.organisations.create(SYSTEM, org_body())
-    asset, asset_graph = registry.assets.register(SYSTEM, asset_body(str(org), ratedCapacity=5.25, friendlyCode="F-1"))
+    asset, asset_graph = registry.registrations.register(SYSTEM, asset_body(str(org), ratedCapacity=5.25, friendlyCode="F-1"))
     user, user_graph = registry.users.create(SYSTEM, str(org), {"name": "Ann", "email": "a@example.org",
                                                                  "roles": ["ORG_ADMIN", "DATA_VIEWER"]})
     platform, _ = registry.organisations.create(SYSTEM, org_body(companyNumber="07654321", roles=["PLATFORM"]))

@@ -12,7 +12,6 @@ from fmar.errors import ValidationFailed
 from fmar.iris import FMAR
 from fmar.records import etag
 from fmar.registry import Registry
-from fmar.validation import make_validator
 from fmar.validation.shacl import load_shapes
 from tests.conftest import org_body
 
@@ -23,8 +22,7 @@ LONG = "A Very Long Trading Name Indeed"
 @pytest.fixture
 def soft(registry: Registry) -> Registry:
     files = [*sorted(registry.settings.resource("shapes").rglob("*.ttl")), WARNING_SHAPE]
-    registry.write.validator = make_validator(registry.settings.validator, load_shapes(files), registry.context.term_for)
-    registry.write._reference = None
+    registry.catalogue.use(registry.catalogue.candidate(load_shapes(files)))
     return registry
 
 
@@ -50,7 +48,7 @@ def test_a_justified_warning_is_accepted_and_kept_with_the_record_and_the_event(
     body = soft.context.write(record, org)
     assert body["acceptedWarnings"][0]["warningPath"] == "tradingName"
     events = soft.store.select("""PREFIX fmar: <https://w3id.org/fmar#>
-        SELECT ?j WHERE { GRAPH ?g { ?e fmar:record ?r ; fmar:justification ?j } }""", bindings={"r": org})
+        SELECT ?r ?j WHERE { GRAPH ?g { ?e fmar:record ?r ; fmar:justification ?j } }""", bindings={"r": org})
     assert [str(e["j"]) for e in events] == ["the registered name"]
     # an update is revalidated in full: the warning must be justified again
     with pytest.raises(ValidationFailed):

@@ -1,9 +1,11 @@
-"""Initialising a registry: reference graphs from the repository's files, then optional demo data."""
+"""Initialising a registry: reference graphs from the repository's files."""
 
 from __future__ import annotations
 
 from fmar.access.principal import SYSTEM
-from fmar.registry import Registry
+from fmar.config import Settings
+from fmar.iris import Iris
+from fmar.writepath import WritePath
 
 #: Named graph → the files it is loaded from (relative to the resource directory).
 REFERENCE_GRAPHS = {
@@ -14,13 +16,12 @@ REFERENCE_GRAPHS = {
 }
 
 
-def load_reference(registry: Registry) -> dict[str, int]:
+def load_reference(write: WritePath, iris: Iris, settings: Settings) -> dict[str, int]:
     """(Re)load the ontology, shapes, code lists and reference data, each graph whose files changed since
     they were loaded last (one audit event each); returns files per graph."""
     loaded = {}
     for name, (folder, pattern) in REFERENCE_GRAPHS.items():
-        files = sorted(registry.settings.resource(folder).glob(pattern))
-        registry.write.load_graph(SYSTEM, registry.iris.graph(name), files)
+        files = sorted(settings.resource(folder).glob(pattern))
+        write.load_graph(SYSTEM, iris.graph(name), files)
         loaded[name] = len(files)
-    registry.write._reference = None  # the validation context is read again on next use
     return loaded

@@ -16,9 +16,9 @@ from fmar.config import Settings
 
 if TYPE_CHECKING:
     from fmar.audit.chain import Head
+    from fmar.audit.verify import AuditStore
     from fmar.iris import Iris
     from fmar.registry import Registry
-    from fmar.store import GraphStore
 
 app = typer.Typer(help="FMAR registry: initialise, serve, issue tokens, check the ontology.", no_args_is_help=True)
 ontology_app = typer.Typer(help="Ontology tools.", no_args_is_help=True)
@@ -44,10 +44,10 @@ def _settings(data_dir: Path | None, base_iri: str | None = None) -> Settings:
 
 def _open(settings: Settings) -> Registry:
     """The registry over a data directory, or a clear message when another process holds its store."""
-    from fmar.registry import Registry
+    from fmar.registry import build
 
     try:
-        return Registry(settings)
+        return build(settings)
     except OSError as exc:
         console.print(f"[red]cannot open the store in {settings.data_dir}[/]: {exc}\n"
                       "Is `fmar serve` (or another fmar command) using this data directory? Stop it first.")
@@ -71,8 +71,9 @@ def init(data_dir: DataDir,
     registry = _open(_settings(data_dir, base_iri))
     try:
         unchained = registry.store.ask(_UNCHAINED, graphs=[registry.iris.graph("audit")])
-        loaded = load_reference(registry)
-        seeded = seed(registry) if demo else None
+        loaded = load_reference(registry.write, registry.iris, registry.settings)
+        seeded = seed(registry.settings.resource("data", "demo", "demo.json"), registry.iris, registry.organisations,
+                      registry.users, registry.platforms, registry.registrations) if demo else None
     finally:
         registry.close()
     if unchained:
@@ -154,7 +155,7 @@ def import_assets(file: Annotated[Path, typer.Argument(help="NDJSON (one asset a
             raise typer.BadParameter("not an FMAR Organisation ID or IRI", param_hint="--org")
         principal = Principal(role="fsp", subject="fmar-import", org=fsp, org_admin=True, asset_manager=True)
         import_id = hashlib.sha256(file.read_bytes()).hexdigest()[:16] + "-" + registry.iris.identifier(fsp)
-        done = registry.bulk.resume_point(import_id)
+        done = registry.registrations.resume_point(import_id)
         if done >= 0:
             console.print(f"resuming: records 0–{done} were imported by an earlier run")
         is_csv = file.suffix.lower() == ".csv"
@@ -168,7 +169,7 @@ def import_assets(file: Annotated[Path, typer.Argument(help="NDJSON (one asset a
                     else read_ndjson(fh))
             pending = (row for row in rows if row[0] > done)
             try:
-                for line in registry.bulk.run(principal, pending, batch, tag=lambda last: f"import:{import_id}:{last}"):
+                for line in registry.registrations.run(principal, pending, batch, tag=lambda last: f"import:{import_id}:{last}"):
                     reports.append(line)
                     out.write(json.dumps(line.as_dict()) + "\n")
                     bar.advance(task)
@@ -210,16 +211,16 @@ def export_assets(data_dir: DataDir,
         registry.close()
 
 
-def _audit_store(data_dir: Path) -> tuple[GraphStore, Iris]:
+def _audit_store(data_dir: Path) -> tuple[AuditStore, Iris]:
     """The data directory's store opened read-only (beside a running server, if there is one)."""
     from fmar.iris import Iris
-    from fmar.store.oxigraph import OxigraphStore
+    from fmar.store import open_store
 
     settings = _settings(data_dir)
     if settings.store_path is None or not settings.store_path.exists():
         console.print(f"[red]{data_dir} is not initialised[/]")
         raise typer.Exit(3)
-    return OxigraphStore(settings.store_path, read_only=True), Iris(settings.base_iri)
+    return open_store(settings.store_path, read_only=True), Iris(settings.base_iri)
 
 
 @audit_app.command("verify")
@@ -300,7 +301,7 @@ def audit_archive(data_dir: DataDir,
     try:
         assert settings.archive_dir is not None  # noqa: S101 - a data directory is given
         try:
-            done = archive(registry.write, registry.tokens, SYSTEM, cutoff, settings.archive_dir)
+            done = archive(registry.write, registry.store, registry.tokens, SYSTEM, cutoff, settings.archive_dir)
         except FmarError as exc:
             console.print(f"[red]not archived[/]: {exc.detail}")
             raise typer.Exit(1) from exc

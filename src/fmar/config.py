@@ -29,7 +29,12 @@ class Settings(BaseSettings):
     sparql_time_limit: float = Field(default=10.0, gt=0, description="Seconds a SPARQL query may run.")
     sparql_row_cap: int = Field(default=100_000, ge=1, description="Most rows (or triples) a SPARQL answer may have.")
     sparql_max_query_bytes: int = Field(default=65_536, ge=1, description="Longest SPARQL query or update (413 above).")
-    sparql_workers: int = Field(default=4, ge=1, description="Queries that may run at once (the rest wait).")
+    sparql_workers: int = Field(default=4, ge=1, description="Queries that may run at once (the rest wait); on disk, "
+                                "each runs in a worker process that is stopped at the time limit.")
+    sparql_anonymous_queries: int = Field(default=2, ge=1, description="Queries one anonymous client may run at once.")
+    sparql_anonymous_seconds: float = Field(default=30.0, gt=0, description="Query time one anonymous client may "
+                                            "spend in a window (429 with Retry-After beyond it).")
+    sparql_anonymous_window: float = Field(default=60.0, gt=0, description="The window of the anonymous budget (s).")
     audit_retention_days: int | None = Field(default=None, ge=1, description="`fmar audit archive` moves events "
                                              "older than this to signed files (None: keep every event in the store).")
     company_verifier: str = Field(default="offline", description="'offline' (format only) or 'companies-house'.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 PROBLEM_BASE = "https://w3id.org/fmar/problems/"
@@ -110,6 +111,16 @@ class SparqlRefused(FmarError):
 
 class ResultTooLarge(FmarError):
     status, slug, title = 422, "sparql-row-cap", "The result is over the row cap"
+
+
+class TooManyRequests(FmarError):
+    """A budget is spent; ``retry_after`` (seconds) becomes the ``Retry-After`` header."""
+
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: float, **extensions: Any) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(detail, headers={"Retry-After": str(seconds)}, retryAfter=seconds, **extensions)
 
 
 class QueryTimeout(FmarError):

@@ -26,7 +26,7 @@ from fmar.errors import MalformedBody, Unprocessable
 from fmar.graphs import new_graph
 from fmar.iris import CONTEXT_URL
 from fmar.ntriples import literal, term, to_node
-from fmar.store.oxigraph import valid_iri
+from fmar.store.terms import valid_iri
 
 _ALLOWED_KEYWORDS = {"@context", "@id", "@type"}
 RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -474,29 +474,36 @@ def parse_json(raw: bytes) -> Any:
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+#: The deepest nesting of objects and arrays a JSON body may have (a record nests two or three levels).
+MAX_DEPTH = 32
 
 
 def loads(text: str | bytes) -> Any:
-    """``json.loads``, refusing (ValueError) strings that are not Unicode text: a ``\\ud800``-style escape
-    left without its pair decodes to a lone surrogate, which no RDF store can hold."""
-    value = json.loads(text)
+    """``json.loads``, refusing (ValueError) JSON nested deeper than :data:`MAX_DEPTH`, and strings that are not
+    Unicode text: a ``\\ud800``-style escape left without its pair decodes to a lone surrogate, which no RDF
+    store can hold."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"the JSON is nested more than {MAX_DEPTH} levels deep") from None
     source = text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text
-    if "\\u" in source and _SURROGATE_ESCAPE.search(source):
-        _refuse_lone_surrogates(value)
+    _check(value, "\\u" in source and _SURROGATE_ESCAPE.search(source) is not None)
     return value
 
 
-def _refuse_lone_surrogates(value: Any) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_lone_surrogates(key)
-            _refuse_lone_surrogates(item)
-    elif isinstance(value, list):
-        for item in value:
-            _refuse_lone_surrogates(item)
-    elif isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ValueError(f"the JSON holds a lone surrogate escape ({value[exc.start]!r}): "
-                             "not Unicode text; send the pair or the character itself") from exc
+def _check(value: Any, surrogates: bool) -> None:
+    """Walk a parsed document (without recursion): its depth, and (``surrogates``) its strings."""
+    todo: list[tuple[Any, int]] = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                raise ValueError(f"the JSON is nested more than {MAX_DEPTH} levels deep")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            todo.extend((child, depth + 1) for child in children if surrogates or isinstance(child, dict | list))
+        elif surrogates and isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(f"the JSON holds a lone surrogate escape ({item[exc.start]!r}): "
+                                 "not Unicode text; send the pair or the character itself") from exc

@@ -13,12 +13,12 @@ from rdflib.term import Node
 
 from fmar.errors import Conflict, PreconditionFailed, PreconditionRequired, Unprocessable
 from fmar.graphs import new_graph
-from fmar.iris import DCTERMS, FMAR, notation
+from fmar.iris import DCTERMS, FMAR, Iris, notation
 from fmar.ntriples import quad_line
 from fmar.store import GraphStore
 
 # A record is its subject's triples plus those of its skolemised nested nodes ({record}#…).
-RECORD = """SELECT ?g ?s ?p ?o WHERE { GRAPH ?g {
+RECORD = """SELECT ?r ?g ?s ?p ?o WHERE { GRAPH ?g {
   { ?r ?p ?o BIND(?r AS ?s) }
   UNION { ?r ?p1 ?s . ?s ?p ?o FILTER(STRSTARTS(STR(?s), CONCAT(STR(?r), "#"))) }
   UNION { ?r ?p1 ?n . ?n ?p2 ?s . ?s ?p ?o
@@ -88,7 +88,7 @@ def with_status(graph: Graph, record: URIRef, status: URIRef) -> Graph:
 
 
 _TRANSITIONS = """PREFIX fmar: <https://w3id.org/fmar#>
-SELECT ?to WHERE { ?from fmar:transitionTo ?to }"""
+SELECT ?from ?to WHERE { ?from fmar:transitionTo ?to }"""
 
 
 def transition_check(store: GraphStore, what: str, current: Node | None, target: URIRef) -> Callable[[], None]:
@@ -100,6 +100,16 @@ def transition_check(store: GraphStore, what: str, current: Node | None, target:
             raise Conflict(f"{what} cannot move from {notation(str(current))} to {notation(str(target))}",
                            currentStatus=notation(str(current)))
     return allowed_move
+
+
+def expand_reference(iris: Iris, body: dict[str, Any], name: str) -> dict[str, Any]:
+    """A copy of ``body`` whose ``name`` (an organisation given by bare ID or IRI) is the IRI; 422 otherwise."""
+    if not isinstance(body.get(name), str):
+        return body
+    org = iris.parse(body[name], "organisations")
+    if org is None:
+        raise Unprocessable(f"{name} must be an FMAR Organisation ID or IRI", pointer=f"/{name}")
+    return {**body, name: str(org)}
 
 
 def pop_text(body: dict[str, Any], key: str) -> str | None:

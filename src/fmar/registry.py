@@ -1,89 +1,113 @@
-"""The registry: one object that wires store, context, policy, validation, write path and services."""
+"""The composition root: :func:`build` makes every service from the settings, each given the collaborators
+its constructor names. Only the faces (the HTTP API, the command line) and the tests hold the result; no
+service sees it.
+"""
 
 from __future__ import annotations
 
-from rdflib import Graph, URIRef
+from dataclasses import dataclass
+
+from rdflib import URIRef
 from rdflib.term import Node
 
 from fmar.access.authenticate import Authenticator
 from fmar.access.policy import Policy
 from fmar.access.tokens import TokenService
+from fmar.arm.assets import Assets
+from fmar.arm.categories import Categories
+from fmar.arm.export import Export
+from fmar.arm.public_view import PublicView
+from fmar.arm.registration import Registrations
+from fmar.arm.submission import AssetReader
+from fmar.arm.uniqueness import Uniqueness
 from fmar.audit.history import History, Kind
 from fmar.audit.trail import AuditTrail
+from fmar.catalogue import Catalogue
 from fmar.config import Settings
 from fmar.iris import FMAR, Iris
+from fmar.jobs import Jobs
 from fmar.jsonld import JsonLdContext
+from fmar.sparql.budget import Budget
+from fmar.sparql.endpoint import Limits, SparqlEndpoint
+from fmar.sparql.views import AssetView
 from fmar.spum.company import CompanyVerifier, make_verifier
-from fmar.store import GraphStore
-from fmar.store.oxigraph import OxigraphStore
-from fmar.validation import make_validator
-from fmar.validation.shacl import load_shapes
+from fmar.spum.organisations import Organisations
+from fmar.spum.platforms import Platforms
+from fmar.spum.users import Users
+from fmar.store import Store, open_store
 from fmar.writepath import WritePath
 
 
+@dataclass(frozen=True)
 class Registry:
-    """Everything a request or a command needs, built once from settings."""
+    """Every service of one registry, built by :func:`build`."""
 
-    def __init__(self, settings: Settings, store: GraphStore | None = None,
-                 companies: CompanyVerifier | None = None) -> None:
-        from fmar.arm.assets import Assets
-        from fmar.arm.bulk import BulkImport
-        from fmar.arm.categories import Categories
-        from fmar.arm.export import Export
-        from fmar.sparql.endpoint import SparqlEndpoint
-        from fmar.sparql.views import AssetView
-        from fmar.spum.organisations import Organisations
-        from fmar.spum.platforms import Platforms
-        from fmar.spum.users import Users
-
-        self.settings = settings
-        self.iris = Iris(settings.base_iri)
-        self.store: GraphStore = store if store is not None else OxigraphStore(settings.store_path)
-        self.context = JsonLdContext(settings.resource("data", "context.jsonld"), self.iris.context_url)
-        self.policy = Policy(settings.resource("data", "policy.csv"))
-        self.validator = make_validator(settings.validator, load_shapes(sorted(settings.resource("shapes").rglob("*.ttl"))),
-                                        self.context.term_for)
-        self.write = WritePath(self.store, self.policy, self.validator, self.iris)
-        self.tokens = TokenService(settings)
-        self.auth = Authenticator(self.store, self.tokens, self.iris)
-        self.companies = companies or make_verifier(settings)
-        self.organisations = Organisations(self)
-        self.users = Users(self)
-        self.platforms = Platforms(self)
-        self.assets = Assets(self)
-        self.bulk = BulkImport(self)
-        self.categories = Categories(self)
-        published = self.categories.published()
-        if published:
-            self.use_shapes(self.categories.merged(published))
-        self.history = History(self.store, self.policy, self.iris, {
-            "assets": Kind("assets", "asset.read", Assets.target),
-            "organisations": Kind("organisations", "organisation.read", lambda graph, org: (org, None)),
-            "users": Kind("users", "user.read", lambda graph, user: (_iri(graph.value(user, FMAR.memberOf)), None)),
-            "clients": Kind("clients", "client.list", lambda graph, c: (_iri(graph.value(c, FMAR.clientOf)), None)),
-            "delegations": Kind("delegations", "delegation.list",
-                                lambda graph, d: (_iri(graph.value(d, FMAR.delegatedBy)), None)),
-        })
-        self.category_kind = Kind("categories", "category.read", lambda graph, shape: (None, None))
-        self.audit = AuditTrail(self.store, self.policy, self.iris, self.write.chain, self.history)
-        self.export = Export(self)
-        self.sparql = SparqlEndpoint(self)
-        self.views = AssetView(self)
-
-    def use_shapes(self, shapes: Graph) -> None:
-        """Validate with these shapes from now on (a category shape was published)."""
-        self.validator = make_validator(self.settings.validator, shapes, self.context.term_for)
-        self.write.validator = self.validator
-        self.write._reference = None
-        self.assets._tables = None
-
-    def forget_cached(self) -> None:
-        """Read what is cached from the store again (after a SPARQL update changed it underneath)."""
-        self.write._reference = None
-        self.assets._tables = None
+    settings: Settings
+    iris: Iris
+    store: Store
+    context: JsonLdContext
+    policy: Policy
+    catalogue: Catalogue
+    write: WritePath
+    tokens: TokenService
+    auth: Authenticator
+    organisations: Organisations
+    users: Users
+    platforms: Platforms
+    assets: Assets
+    registrations: Registrations
+    categories: Categories
+    export: Export
+    history: History
+    audit: AuditTrail
+    sparql: SparqlEndpoint
+    views: AssetView
+    jobs: Jobs
 
     def close(self) -> None:
         self.store.close()
+
+
+def build(settings: Settings, store: Store | None = None, companies: CompanyVerifier | None = None) -> Registry:
+    """Every service of a registry over ``store`` (by default the settings' store)."""
+    iris = Iris(settings.base_iri)
+    if store is None:
+        store = open_store(settings.store_path, query_workers=settings.sparql_workers)
+    context = JsonLdContext(settings.resource("data", "context.jsonld"), iris.context_url)
+    policy = Policy(settings.resource("data", "policy.csv"), iris)
+    catalogue = Catalogue(store, iris, settings.validator, sorted(settings.resource("shapes").rglob("*.ttl")),
+                          context.term_for)
+    write = WritePath(store, policy, catalogue, iris)
+    tokens = TokenService(settings)
+    view = PublicView(settings.resource("data", "views", "public-assets.ttl"))
+    reader = AssetReader(iris, context, catalogue)
+    uniqueness = Uniqueness(store, iris, policy)
+    organisations = Organisations(store, iris, context, policy, write, companies or make_verifier(settings))
+    assets = Assets(store, iris, context, policy, write, reader, uniqueness, view, settings.material_change_share)
+    history = History(store, policy, iris, {
+        "assets": Kind("assets", "asset.read", Assets.target),
+        "organisations": Kind("organisations", "organisation.read", lambda graph, org: (org, None)),
+        "users": Kind("users", "user.read", lambda graph, user: (_iri(graph.value(user, FMAR.memberOf)), None)),
+        "clients": Kind("clients", "client.list", lambda graph, c: (_iri(graph.value(c, FMAR.clientOf)), None)),
+        "delegations": Kind("delegations", "delegation.list",
+                            lambda graph, d: (_iri(graph.value(d, FMAR.delegatedBy)), None)),
+    })
+    export = Export(store, iris, context, policy, write)
+    jobs = Jobs()
+    limits = Limits(settings.sparql_time_limit, settings.sparql_row_cap, settings.sparql_workers)
+    budget = Budget(settings.sparql_anonymous_queries, settings.sparql_anonymous_seconds,
+                    settings.sparql_anonymous_window, max(1, settings.sparql_workers - 1))
+    return Registry(
+        settings=settings, iris=iris, store=store, context=context, policy=policy, catalogue=catalogue, write=write,
+        tokens=tokens, auth=Authenticator(store, tokens, iris), organisations=organisations,
+        users=Users(store, iris, context, policy, write, organisations),
+        platforms=Platforms(store, iris, context, policy, write, organisations, tokens, settings.token_ttl_seconds),
+        assets=assets, registrations=Registrations(store, iris, policy, write, reader, uniqueness, view),
+        categories=Categories(store, iris, policy, write, catalogue, history, export, jobs), export=export,
+        history=history, audit=AuditTrail(store, policy, iris, write.head, history),
+        sparql=SparqlEndpoint(store, policy, iris, write, limits, budget),
+        views=AssetView(store, policy, iris, context, write, settings.resource("data", "queries", "asset-view.rq")),
+        jobs=jobs)
 
 
 def _iri(node: Node | None) -> URIRef | None:

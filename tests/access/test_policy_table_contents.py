@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fmar.access.policy import Policy
 from fmar.config import Settings
+from fmar.iris import Iris
 
 # operation: admin, regulator, fsp, so, supplier, platform, consumer, applicant, anonymous
 EXPECTED = """
@@ -40,15 +41,15 @@ sparql.query             any any own area public delegated|public public public 
 sparql.update            any - - - - - - - -
 store.read               any any own area public delegated|public public public public
 view.read                any any own area public delegated|public public public public
-history.read             any any own area|own own delegated|own - - -
-audit.read               any any own own own own - - -
+history.read             any any made|own area|made|own made|own delegated|made|own - - -
+audit.read               any any made made made made - - -
 audit.verify             any any - - - - - - -
 """
 COLUMNS = ("admin", "regulator", "fsp", "so", "supplier", "platform", "consumer", "applicant", "anonymous")
 
 
 def test_policy_table_is_as_reviewed() -> None:
-    policy = Policy(Settings().resource("data", "policy.csv"))
+    policy = Policy(Settings().resource("data", "policy.csv"), Iris(Settings().base_iri))
     actual = {name: tuple("|".join(sorted(op.scopes[c])) or "-" for c in COLUMNS)
               for name, op in policy.operations.items()}
     expected = {line.split()[0]: tuple(line.split()[1:]) for line in EXPECTED.strip().splitlines()}
@@ -56,7 +57,7 @@ def test_policy_table_is_as_reviewed() -> None:
 
 
 def test_delegable_scopes_are_the_platform_delegated_cells() -> None:
-    policy = Policy(Settings().resource("data", "policy.csv"))
+    policy = Policy(Settings().resource("data", "policy.csv"), Iris(Settings().base_iri))
     assert policy.delegable == ["asset.create", "asset.deregister", "asset.export", "asset.list", "asset.read",
                                 "asset.update", "history.read",
                                 "organisation.list", "organisation.read", "organisation.update", "sparql.query", "store.read",

@@ -69,7 +69,7 @@ class World:
         """Register an asset operated by ``org`` (a distinct MPAN each time); returns its bare ID."""
         n = next(_numbers)
         body = asset_body(org, **{"importMPAN": mpan(f"10{n:010d}"), "serialNumber": f"SN-{n}", **overrides})
-        asset, _ = self.registry.assets.register(SYSTEM, body)
+        asset, _ = self.registry.registrations.register(SYSTEM, body)
         return self.registry.iris.identifier(asset)
 
     def token(self, role: str, org: str | None = None, subject: str | None = None, **extra: Any) -> str:

@@ -12,7 +12,7 @@ from rdflib.namespace import RDF
 
 from fmar.iris import DCTERMS, FMAR, code
 from tests.api.conftest import World
-from tests.conftest import asset_body, mpan
+from tests.conftest import asset_body, mpan, put_quads
 from tests.rdf_parse import parse_rdf
 
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
@@ -152,7 +152,7 @@ def test_soft_rule_mpan_used_by_another_organisations_asset(world: World, fsp: s
     world.client.post("/assets", json=asset_body(other), headers=world.auth("fsp", other))
     body = _warning_then_justified(world, fsp, "importMPAN", serialNumber="OTHER-SERIAL")
     events = world.registry.store.select("""PREFIX fmar: <https://w3id.org/fmar#>
-        SELECT ?j WHERE { GRAPH ?g { ?e fmar:operation "asset.create" ; fmar:record ?r ; fmar:justification ?j } }""",
+        SELECT ?r ?j WHERE { GRAPH ?g { ?e fmar:operation "asset.create" ; fmar:record ?r ; fmar:justification ?j } }""",
                                          bindings={"r": world.registry.iris.record("assets", body["identifier"])})
     assert [str(e["j"]) for e in events] == ["checked with the DNO"]
 
@@ -287,7 +287,7 @@ def test_material_changes_are_marked_in_the_response_and_the_event(world: World,
     assert response.status_code == 200, response.text
     assert response.json().get("materialChange", []) == material
     rows = world.registry.store.select("""PREFIX fmar: <https://w3id.org/fmar#>
-        SELECT ?m WHERE { GRAPH ?g { ?e fmar:operation "asset.update" ; fmar:record ?r ; fmar:materialChange ?m } }""",
+        SELECT ?r ?m WHERE { GRAPH ?g { ?e fmar:operation "asset.update" ; fmar:record ?r ; fmar:materialChange ?m } }""",
                                        bindings={"r": world.registry.iris.record("assets", asset)})
     assert sorted(str(r["m"]) for r in rows) == material
 
@@ -334,7 +334,7 @@ def test_deregistration_is_refused_while_in_an_active_market_unit(world: World, 
     unit = iris.record("units", "22222222-2222-4222-8222-222222222222")
     graph = iris.org_graph(iris.record("organisations", fsp))
     # Set up as the market unit module will record one (it arrives in a later issue).
-    world.registry.store.apply([], [(unit, RDF.type, FMAR.MarketUnit, graph),
+    put_quads(world.registry.store, [(unit, RDF.type, FMAR.MarketUnit, graph),
                                     (unit, DCTERMS.identifier, Literal(iris.identifier(unit)), graph),
                                     (unit, FMAR.hasAsset, iris.record("assets", asset), graph),
                                     (unit, FMAR.status, code("MarketUnitStatus", "Active"), graph)])

@@ -115,8 +115,8 @@ def test_deprecation_refuses_new_registrations_and_leaves_assets_alone(world: Wo
 
 
 def test_published_versions_survive_a_restart(world: World) -> None:
-    from fmar.registry import Registry
+    from fmar.registry import build
 
     world.client.put("/categories/BESS", content=_with_storage_at_most(world, 50), headers={**world.auth("admin"), **TURTLE})
-    again = Registry(world.registry.settings, store=world.registry.store)
+    again = build(world.registry.settings, store=world.registry.store)
     assert [i["version"] for i in again.categories.list() if i["code"] == "BESS"] == [2]

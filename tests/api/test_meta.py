@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from fmar.api.app import create_app
 from fmar.config import Settings
-from fmar.registry import Registry
+from fmar.registry import build
 from tests.api.conftest import World
 
 
@@ -19,7 +19,7 @@ def test_health_and_ready(world: World) -> None:
 
 
 def test_not_ready_without_reference_graphs() -> None:
-    with TestClient(create_app(Registry(Settings()))) as client:
+    with TestClient(create_app(build(Settings()))) as client:
         response = client.get("/ready")
     assert response.status_code == 503 and "fmar init" in response.json()["detail"]
 

@@ -12,7 +12,7 @@ from rdflib.namespace import RDF
 
 from fmar.iris import DCTERMS, FMAR, code
 from tests.api.conftest import World
-from tests.conftest import org_body
+from tests.conftest import org_body, put_quads
 from tests.rdf_parse import parse_rdf
 
 RDF_TYPES = {"text/turtle": "turtle", "application/n-triples": "nt", "application/rdf+xml": "xml"}
@@ -203,7 +203,7 @@ def test_deregistration_is_refused_while_assets_depend_on_it(world: World) -> No
     asset = iris.record("assets", "11111111-1111-4111-8111-111111111111")
     graph = iris.org_graph(iris.record("organisations", org))
     # Set up as the asset module will record one (it arrives in a later issue).
-    world.registry.store.apply([], [(asset, RDF.type, FMAR.Asset, graph),
+    put_quads(world.registry.store, [(asset, RDF.type, FMAR.Asset, graph),
                                     (asset, DCTERMS.identifier, Literal(iris.identifier(asset)), graph),
                                     (asset, FMAR.operatedBy, iris.record("organisations", org), graph),
                                     (asset, FMAR.status, code("AssetStatus", "Verified"), graph)])

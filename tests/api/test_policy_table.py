@@ -14,7 +14,7 @@ from fmar.access.principal import ROLES
 from fmar.api.app import create_app
 from fmar.api.deps import OPERATION_KEY
 from fmar.config import Settings
-from fmar.registry import Registry
+from fmar.registry import Registry, build
 from tests.api.conftest import ROLE_ORG, World
 from tests.conftest import asset_body, mpan, org_body
 
@@ -94,7 +94,7 @@ _serials = iter(range(10**6))
 def _new_asset(org: str) -> dict[str, object]:
     n = next(_serials)
     return asset_body(org, importMPAN=mpan(f"1099{n:08d}"), serialNumber=f"POL-{n}")
-POLICY = Registry(Settings()).policy
+POLICY = build(Settings()).policy
 
 
 def test_every_route_declares_a_policy_operation_and_every_operation_has_a_route(registry: Registry) -> None:
@@ -115,7 +115,7 @@ def test_every_operation_has_a_recipe_here() -> None:
 
 def _allowed(role: str, operation: str, own: bool, org_admin: bool = True) -> bool:
     """What the table says; every asset the recipes make lies in the system operator's area."""
-    scopes = POLICY.scopes(role, operation)
+    scopes = POLICY.operations[operation].scopes[role]
     if "any" in scopes or "area" in scopes:
         return True
     return own and ("own" in scopes or (bool(scopes & {"own-admin", "own-manager"}) and org_admin))
@@ -142,7 +142,7 @@ def test_policy_row(world: World, operation: str, role: str) -> None:
     other = world.org(*TARGET_ROLES)
     if operation == "organisation.list":
         response = world.client.get("/organisations", headers=headers)
-        _check(response, bool(POLICY.scopes(role, operation)), role, f"{role} {operation}")
+        _check(response, bool(POLICY.operations[operation].scopes[role]), role, f"{role} {operation}")
         if response.status_code == 200:
             listed = {item["identifier"] for item in response.json()["items"]}
             assert (other in listed) == _allowed(role, operation, own=False)
@@ -151,7 +151,7 @@ def test_policy_row(world: World, operation: str, role: str) -> None:
         return
     if operation in ("asset.list", "asset.export", "sparql.query", "store.read", "view.read", "audit.read"):
         # by role; what each caller finds: tests/api/test_assets.py, tests/sparql/test_access.py
-        _check(RECIPES[operation](world, headers, other), bool(POLICY.scopes(role, operation)), role, operation)
+        _check(RECIPES[operation](world, headers, other), bool(POLICY.operations[operation].scopes[role]), role, operation)
         return
     if operation in UNTARGETED or operation == "auth.token":
         # Untargeted rows (and the token endpoint) are decided by role alone.

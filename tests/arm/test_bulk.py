@@ -17,8 +17,7 @@ from fmar.audit.events import DEFLATE_OVER, change_set_of
 from fmar.bootstrap import load_reference
 from fmar.config import Settings
 from fmar.iris import FMAR
-from fmar.registry import Registry
-from fmar.writepath import commit_batch
+from fmar.registry import Registry, build
 from tests.conftest import asset_body, mpan, org_body
 from tests.rdf_parse import parse_nquads
 
@@ -39,11 +38,11 @@ def _statuses(reports: list[RecordReport]) -> list[str]:
 
 def test_a_batch_is_checked_again_when_its_organisation_changed_after_the_checks(registry: Registry,
                                                                               fsp: Principal) -> None:
-    prepared = registry.bulk._prepare(fsp, _rows(list(generate(3, seed=5))))
-    assert not any(prepared.batch.results.values())  # valid when checked, ahead of the lock
+    prepared = registry.registrations._prepare(fsp, _rows(list(generate(3, seed=5))))
+    assert not any((prepared.batch.results or {}).values())  # valid when checked, ahead of the lock
     registry.organisations.set_status(SYSTEM, str(fsp.org), "Suspended", "late returns")
-    outcomes = commit_batch(registry.write, prepared.batch, screen=lambda items: registry.bulk._screen(
-        items, prepared.keys))
+    outcomes = registry.write.commit_batch(prepared.batch, screen=lambda items: registry.registrations.uniqueness.screen(
+        fsp, items, prepared.keys))
     assert [o.refusal for o in outcomes] == ["rejected"] * 3
     assert {p["constraint"] for o in outcomes for p in o.problems} >= {"fmarsh:OperatedByActiveFsp"}
     assert registry.assets.find(SYSTEM, {}).total == 0
@@ -51,11 +50,11 @@ def test_a_batch_is_checked_again_when_its_organisation_changed_after_the_checks
 
 def test_a_batch_is_checked_again_when_its_mpan_was_taken_meanwhile(registry: Registry, fsp: Principal) -> None:
     body = asset_body(importMPAN=mpan("100000004401"), serialNumber="LATE-1")
-    prepared = registry.bulk._prepare(fsp, _rows([body]))
+    prepared = registry.registrations._prepare(fsp, _rows([body]))
     other, _ = registry.organisations.create(SYSTEM, org_body(companyNumber="32323232"))
-    registry.assets.register(SYSTEM, asset_body(str(other), importMPAN=body["importMPAN"], serialNumber="EARLY-1"))
-    outcomes = commit_batch(registry.write, prepared.batch, screen=lambda items: registry.bulk._screen(
-        items, prepared.keys))
+    registry.registrations.register(SYSTEM, asset_body(str(other), importMPAN=body["importMPAN"], serialNumber="EARLY-1"))
+    outcomes = registry.write.commit_batch(prepared.batch, screen=lambda items: registry.registrations.uniqueness.screen(
+        fsp, items, prepared.keys))
     assert outcomes[0].refusal == "rejected"
     assert [(p["path"], p["severity"]) for p in outcomes[0].problems] == [("importMPAN", "Warning")]
 
@@ -63,20 +62,20 @@ def test_a_batch_is_checked_again_when_its_mpan_was_taken_meanwhile(registry: Re
 def test_a_batch_is_checked_again_when_a_category_shape_was_published_meanwhile(registry: Registry,
                                                                                fsp: Principal) -> None:
     body = asset_body(assetCategory="HEAT_PUMP", demandTechType="HEAT_PUMP", storageCapacity=None, serialNumber="HP-1")
-    prepared = registry.bulk._prepare(fsp, _rows([body]))
+    prepared = registry.registrations._prepare(fsp, _rows([body]))
     shape = registry.settings.resource("shapes", "categories", "HEAT_PUMP.ttl").read_text(encoding="utf-8")
     registry.categories.publish(SYSTEM, "HEAT_PUMP", shape.replace(
         'sh:message "demandTechType is required for HEAT_PUMP" ]',
         'sh:message "demandTechType is required for HEAT_PUMP" ] , [ sh:path fmar:installedCapacity ; sh:minCount 1 ]'),
         reason="installed capacity now required")
-    outcomes = commit_batch(registry.write, prepared.batch, screen=lambda items: registry.bulk._screen(
-        items, prepared.keys))
+    outcomes = registry.write.commit_batch(prepared.batch, screen=lambda items: registry.registrations.uniqueness.screen(
+        fsp, items, prepared.keys))
     assert [p["path"] for p in outcomes[0].problems] == ["installedCapacity"]
 
 
 def test_duplicates_are_found_across_batches_read_ahead(registry: Registry, fsp: Principal) -> None:
     bodies = list(generate(5, seed=6))
-    reports = list(registry.bulk.run(fsp, _rows(bodies + [bodies[1], bodies[4]]), batch_size=2))
+    reports = list(registry.registrations.run(fsp, _rows(bodies + [bodies[1], bodies[4]]), batch_size=2))
     assert _statuses(reports) == ["created"] * 5 + ["duplicate"] * 2
     assert [r.id for r in reports[5:]] == [reports[1].id, reports[4].id]
 
@@ -86,7 +85,7 @@ def test_text_that_no_store_can_hold_is_a_rejected_record_not_a_failed_batch(reg
     good = list(generate(2, seed=7))
     lines = [json.dumps(good[0]).encode(), json.dumps({**good[1], "manufacturer": "\ud800"}).encode(),
              b'{"assetName": "caf\xe9"}', json.dumps({**good[1], "dno": "UKPN%zz"}).encode(), json.dumps(good[1]).encode()]
-    reports = list(registry.bulk.run(fsp, read_ndjson(lines)))
+    reports = list(registry.registrations.run(fsp, read_ndjson(lines)))
     assert _statuses(reports) == ["created", "rejected", "rejected", "rejected", "created"]
     assert "surrogate" in reports[1].violations[0]["message"]
     assert "UTF-8" in reports[2].violations[0]["message"]
@@ -94,7 +93,7 @@ def test_text_that_no_store_can_hold_is_a_rejected_record_not_a_failed_batch(reg
 
 
 def test_a_batch_event_keeps_its_whole_change_set_deflated(registry: Registry, fsp: Principal) -> None:
-    reports = list(registry.bulk.run(fsp, _rows(list(generate(300, seed=8)))))
+    reports = list(registry.registrations.run(fsp, _rows(list(generate(300, seed=8)))))
     assert _statuses(reports) == ["created"] * 300
     rows = registry.store.select("""PREFIX fmar: <https://w3id.org/fmar#>
         SELECT ?p ?v WHERE { GRAPH ?g { ?e fmar:operation "asset.create" ; ?p ?v
@@ -143,18 +142,18 @@ BULK_CASES: list[dict[str, Any]] = [
 def test_bulk_reports_what_pyshacl_reports(fsp: Principal) -> None:
     """The same mixed batch through the bulk path with the compiled engine and with pyshacl."""
     def reports(validator: str) -> list[tuple[str, list[tuple[Any, ...]]]]:
-        registry = Registry(Settings(base_iri="http://testserver/", validator=validator))
-        load_reference(registry)
+        registry = build(Settings(base_iri="http://testserver/", validator=validator))
+        load_reference(registry.write, registry.iris, registry.settings)
         org, _ = registry.organisations.create(SYSTEM, org_body(companyNumber="31313131"))
         other, _ = registry.organisations.create(SYSTEM, org_body(companyNumber="34343434"))
-        registry.assets.register(SYSTEM, asset_body(str(other), importMPAN=mpan("100000000001"), serialNumber="O-1"))
+        registry.registrations.register(SYSTEM, asset_body(str(other), importMPAN=mpan("100000000001"), serialNumber="O-1"))
         principal = Principal(role="fsp", subject="importer", org=org, org_admin=True, asset_manager=True)
         bodies = [{k: v for k, v in asset_body(**{"serialNumber": f"B-{n}", "importMPAN": mpan(f"1000000001{n:02d}"),
                                                   **case}).items() if v is not None}
                   for n, case in enumerate(BULK_CASES)]
         bodies.append(asset_body(serialNumber="B-X"))  # on the other organisation's MPAN: a warning
         return [(r.status, sorted((v["path"], v["constraint"], v["severity"]) for v in r.violations))
-                for r in registry.bulk.run(principal, _rows(bodies), batch_size=5)]
+                for r in registry.registrations.run(principal, _rows(bodies), batch_size=5)]
 
     compiled = reports("compiled")
     assert compiled == reports("pyshacl")

@@ -34,7 +34,7 @@ def _facts(registry: Registry, asset: URIRef) -> dict[str, set[URIRef]]:
 
 
 def _register(registry: Registry, org: str, **overrides: Any) -> URIRef:
-    asset, _ = registry.assets.register(SYSTEM, asset_body(org, **overrides))
+    asset, _ = registry.registrations.register(SYSTEM, asset_body(org, **overrides))
     return asset
 
 
@@ -86,7 +86,7 @@ def test_the_view_follows_every_write(registry: Registry, org: str) -> None:
 
 def test_bulk_writes_the_same_layout(registry: Registry, org: str) -> None:
     body = asset_body(org, ratedCapacity=50, ownerType="NON_DOMESTIC")
-    [report] = list(registry.bulk.run(SYSTEM, [(0, body, None)]))
+    [report] = list(registry.registrations.run(SYSTEM, [(0, body, None)]))
     asset = registry.iris.record("assets", report.id or "")
     single = _register(registry, org, ratedCapacity=50, ownerType="NON_DOMESTIC", serialNumber="PW-0009",
                        importMPAN=mpan("100000000099"))

@@ -27,7 +27,7 @@ def test_archived_events_leave_the_store_and_both_parts_verify(registry: Registr
     cutoff = datetime.now(UTC)
     register(registry, 7)
     before = verify(registry.store, registry.iris)
-    done = archive(registry.write, registry.tokens, SYSTEM, cutoff, tmp_path)
+    done = archive(registry.write, registry.store, registry.tokens, SYSTEM, cutoff, tmp_path)
     assert done is not None and done.first == 1 and done.last.sequence == before.events - 1
     after = verify(registry.store, registry.iris)
     assert after.intact, after.finding
@@ -42,12 +42,12 @@ def test_archived_events_leave_the_store_and_both_parts_verify(registry: Registr
     assert registry.write.chain.head.sequence == before.events + 1
     register(registry, 8)
     assert verify(registry.store, registry.iris).intact
-    assert archive(registry.write, registry.tokens, SYSTEM, cutoff, tmp_path) is None  # nothing older is left
+    assert archive(registry.write, registry.store, registry.tokens, SYSTEM, cutoff, tmp_path) is None  # nothing older is left
 
 
 def test_an_altered_archive_file_or_signature_is_caught(registry: Registry, tmp_path: Path) -> None:
     register(registry, 1)
-    done = archive(registry.write, registry.tokens, SYSTEM, datetime.now(UTC), tmp_path)
+    done = archive(registry.write, registry.store, registry.tokens, SYSTEM, datetime.now(UTC), tmp_path)
     assert done is not None
     text = done.path.read_text()
     done.path.write_text(text.replace("organisation.create", "organisation.deregister", 1))
@@ -69,7 +69,7 @@ def test_a_broken_chain_is_not_archived(registry: Registry, tmp_path: Path) -> N
         "2", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")), None))
     store.remove(quad)
     with pytest.raises(Conflict):
-        archive(registry.write, registry.tokens, SYSTEM, datetime.now(UTC), tmp_path)
+        archive(registry.write, registry.store, registry.tokens, SYSTEM, datetime.now(UTC), tmp_path)
     assert not list(tmp_path.iterdir())
 
 

@@ -106,7 +106,7 @@ from fmar.audit.events import change_set_of
 from fmar.cli import app as cli
 from fmar.config import Settings
 from fmar.iris import FMAR, PROV, code
-from fmar.registry import Registry
+from fmar.registry import Registry, build
 from fmar.validation.shacl import SH
 from tests.api.conftest import World
 from tests.conftest import asset_body, mpan, org_body
@@ -874,7 +874,7 @@ def _initialised(tmp_path: Path, *options: str) -> Settings:
 
 def test_fmar_import_writes_one_event_per_batch_naming_every_record_of_it(tmp_path: Path) -> None:
     settings = _initialised(tmp_path)
-    registry = Registry(settings)
+    registry = build(settings)
     try:
         org, _ = registry.organisations.create(SYSTEM, org_body())
         fsp = registry.iris.identifier(org)
@@ -891,7 +891,7 @@ def test_fmar_import_writes_one_event_per_batch_naming_every_record_of_it(tmp_pa
     lines = [json.loads(line) for line in report.read_text().splitlines()]
     again = runner.invoke(cli, ["import", str(source), "--data-dir", str(settings.data_dir), "--org", fsp])
     assert again.exit_code == 0, again.output  # resumed: nothing left to import
-    registry = Registry(settings)
+    registry = build(settings)
     try:
         fresh = new_events(registry, before)
         record = {line["index"]: registry.iris.record("assets", line["id"]) for line in lines
@@ -914,10 +914,10 @@ def test_fmar_import_writes_one_event_per_batch_naming_every_record_of_it(tmp_pa
 
 def test_fmar_export_is_logged_as_a_read(tmp_path: Path) -> None:
     settings = _initialised(tmp_path)
-    registry = Registry(settings)
+    registry = build(settings)
     try:
         org, _ = registry.organisations.create(SYSTEM, org_body())
-        registry.assets.register(SYSTEM, asset_body(str(org)))
+        registry.registrations.register(SYSTEM, asset_body(str(org)))
         before = events(registry)
     finally:
         registry.close()
@@ -925,7 +925,7 @@ def test_fmar_export_is_logged_as_a_read(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["export", "--data-dir", str(settings.data_dir), "--format", "csv", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert len(out.read_text().splitlines()) == 2
-    registry = Registry(settings)
+    registry = build(settings)
     try:
         event = new_event(registry, before)
     finally:
@@ -938,7 +938,7 @@ def test_fmar_export_is_logged_as_a_read(tmp_path: Path) -> None:
 def test_fmar_init_demo_registers_every_demo_record_through_an_audited_write(tmp_path: Path) -> None:
     settings = _initialised(tmp_path, "--demo")
     demo = json.loads((tmp_path / "data" / "demo.json").read_text())
-    registry = Registry(settings)
+    registry = build(settings)
     try:
         seeded = [e for e in new_events(registry, set()) if e.operation in {
             "organisation.create", "user.create", "client.create", "delegation.create", "asset.create"}]

@@ -12,7 +12,7 @@ import pytest
 
 from fmar.api.app import create_app
 from fmar.config import Settings
-from fmar.registry import Registry
+from fmar.registry import build
 from tests.conformance.protocol_runner import Case, Target, cases, endpoint_path, run
 from tests.serving import oxigraph_server, uvicorn_server
 
@@ -40,7 +40,7 @@ def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 
 @pytest.fixture(scope="module")
 def registry_target() -> Iterator[Target]:
-    registry = Registry(Settings(base_iri="http://www.example/"))
+    registry = build(Settings(base_iri="http://www.example/"))
     token = registry.tokens.issue(role="admin", subject="w3c-protocol-suite")
     with uvicorn_server(create_app(registry)) as base:
         def load(graph: str, ntriples: str) -> None:

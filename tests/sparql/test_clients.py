@@ -15,7 +15,7 @@ from fmar.access.principal import SYSTEM
 from fmar.api.app import create_app
 from fmar.bootstrap import load_reference
 from fmar.config import Settings
-from fmar.registry import Registry
+from fmar.registry import Registry, build
 from tests.conftest import asset_body, mpan, org_body
 from tests.serving import uvicorn_server
 
@@ -33,12 +33,12 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
-    registry = Registry(Settings(base_iri="http://127.0.0.1:8000/"))
-    load_reference(registry)
+    registry = build(Settings(base_iri="http://127.0.0.1:8000/"))
+    load_reference(registry.write, registry.iris, registry.settings)
     a, _ = registry.organisations.create(SYSTEM, org_body(companyNumber="61616161"))
     b, _ = registry.organisations.create(SYSTEM, org_body(companyNumber="62626262"))
-    registry.assets.register(SYSTEM, asset_body(str(a), importMPAN=MPAN_A, serialNumber="CLIENT-A"))
-    registry.assets.register(SYSTEM, asset_body(str(b), importMPAN=MPAN_B, serialNumber="CLIENT-B", dno="NGED_EMID"))
+    registry.registrations.register(SYSTEM, asset_body(str(a), importMPAN=MPAN_A, serialNumber="CLIENT-A"))
+    registry.registrations.register(SYSTEM, asset_body(str(b), importMPAN=MPAN_B, serialNumber="CLIENT-B", dno="NGED_EMID"))
     with uvicorn_server(create_app(registry)) as base:
         yield Served(registry, f"{base}/sparql", registry.tokens.issue(role="fsp", subject="peer", org=str(a)),
                      registry.tokens.issue(role="admin", subject="operator"))

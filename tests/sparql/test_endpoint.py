@@ -17,7 +17,7 @@ from rdflib.compare import isomorphic
 from fmar.api.app import create_app
 from fmar.bootstrap import load_reference
 from fmar.config import Settings
-from fmar.registry import Registry
+from fmar.registry import build
 from tests.api.conftest import World
 from tests.rdf_parse import parse_rdf
 from tests.serving import uvicorn_server
@@ -190,9 +190,9 @@ def test_construct_results_in_every_rdf_syntax_are_the_same_graph(world: World, 
 
 @pytest.fixture
 def limited() -> Iterator[TestClient]:
-    registry = Registry(Settings(base_iri="http://testserver/", sparql_time_limit=0.5, sparql_row_cap=50,
+    registry = build(Settings(base_iri="http://testserver/", sparql_time_limit=0.5, sparql_row_cap=50,
                                  sparql_workers=1))
-    load_reference(registry)
+    load_reference(registry.write, registry.iris, registry.settings)
     with TestClient(create_app(registry)) as client:
         yield client
 
@@ -204,8 +204,8 @@ def test_past_the_row_cap_is_a_clear_problem(limited: TestClient) -> None:
 
 
 def test_a_cartesian_product_stops_at_the_time_limit_and_holds_nothing_up() -> None:
-    registry = Registry(Settings(base_iri="http://testserver/", sparql_time_limit=1.0, sparql_row_cap=10**9))
-    load_reference(registry)
+    registry = build(Settings(base_iri="http://testserver/", sparql_time_limit=1.0, sparql_row_cap=10**9))
+    load_reference(registry.write, registry.iris, registry.settings)
     product = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     with uvicorn_server(create_app(registry)) as base:
         answers: dict[str, object] = {}

@@ -11,7 +11,7 @@ from fmar.access.principal import SYSTEM
 from fmar.bootstrap import load_reference
 from fmar.config import Settings
 from fmar.errors import ValidationFailed
-from fmar.registry import Registry
+from fmar.registry import Registry, build
 from fmar.spum.company import CompanyRegisterUnavailable
 from tests.conftest import org_body
 from tests.local_http import local_server
@@ -38,9 +38,9 @@ def register() -> Iterator[Served]:
 
 @pytest.fixture
 def checked(register: Served) -> Registry:
-    reg = Registry(Settings(base_iri="http://testserver/", company_verifier="companies-house",
+    reg = build(Settings(base_iri="http://testserver/", company_verifier="companies-house",
                             companies_house_url=register[0], companies_house_key="test-key"))
-    load_reference(reg)
+    load_reference(reg.write, reg.iris, reg.settings)
     return reg
 
 

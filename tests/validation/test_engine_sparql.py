@@ -49,13 +49,13 @@ def test_an_unbound_run_answers_only_for_its_own_focus_nodes(registry: Registry)
     org, _ = registry.organisations.create(SYSTEM, org_body(companyNumber="41414141"))
     other, _ = registry.organisations.create(SYSTEM, org_body(companyNumber="42424242"))
     shared = mpan("100000007701")
-    registry.assets.register(SYSTEM, asset_body(str(other), importMPAN=shared, serialNumber="CTX-1",
+    registry.registrations.register(SYSTEM, asset_body(str(other), importMPAN=shared, serialNumber="CTX-1",
                                                 connectionStatus="PENDING", commissioningDate=None))
     bodies = [asset_body(str(org), importMPAN=shared, serialNumber="B-1"),
               asset_body(str(org), importMPAN=mpan("100000007702"), serialNumber="H-1", assetCategory="HEAT_PUMP",
                          demandTechType="HEAT_PUMP", storageCapacity=None, connectionStatus="CONNECTED",
                          commissioningDate=None)]
-    reports = list(registry.bulk.run(SYSTEM, [(i, b, None) for i, b in enumerate(bodies)]))
+    reports = list(registry.registrations.run(SYSTEM, [(i, b, None) for i, b in enumerate(bodies)]))
     assert [(v["path"], v["constraint"]) for v in reports[0].violations] == [
         ("importMPAN", "fmarsh:MpanUsedByAnotherOrganisation")]
     assert [(v["path"], v["constraint"]) for v in reports[1].violations] == [

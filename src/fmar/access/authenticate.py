@@ -18,18 +18,18 @@ from fmar.iris import Iris, code, notation
 from fmar.store import GraphStore
 
 _ORG = """PREFIX fmar: <https://w3id.org/fmar#>
-SELECT ?status ?registryRole WHERE { ?org a fmar:Organisation ; fmar:status ?status .
+SELECT ?org ?status ?registryRole WHERE { ?org a fmar:Organisation ; fmar:status ?status .
   OPTIONAL { ?org fmar:hasRole ?role . ?role fmar:registryRole ?registryRole } }"""
 _AREAS = """PREFIX fmar: <https://w3id.org/fmar#>
-SELECT ?area WHERE { ?org fmar:networkArea ?area }"""
+SELECT ?org ?area WHERE { ?org fmar:networkArea ?area }"""
 _USER = """PREFIX fmar: <https://w3id.org/fmar#>
-SELECT ?status ?org ?role WHERE { ?user a fmar:User ; fmar:status ?status ; fmar:memberOf ?org .
+SELECT ?user ?status ?org ?role WHERE { ?user a fmar:User ; fmar:status ?status ; fmar:memberOf ?org .
   OPTIONAL { ?user fmar:hasRole ?role } }"""
 _CLIENT = """PREFIX fmar: <https://w3id.org/fmar#>
-SELECT ?client ?status ?org WHERE { ?client a fmar:ClientCredential ; fmar:clientId ?id ;
+SELECT ?id ?client ?status ?org WHERE { ?client a fmar:ClientCredential ; fmar:clientId ?id ;
   fmar:status ?status ; fmar:clientOf ?org }"""
 _DELEGATION = """PREFIX fmar: <https://w3id.org/fmar#>
-SELECT ?delegation ?scope WHERE {
+SELECT ?fsp ?platform ?now ?delegation ?scope WHERE {
   ?delegation a fmar:Delegation ; fmar:delegatedBy ?fsp ; fmar:platform ?platform ;
       fmar:status <https://w3id.org/fmar/code/CredentialStatus/Active> ; fmar:validFrom ?from ; fmar:scope ?scope .
   OPTIONAL { ?delegation fmar:validTo ?to }

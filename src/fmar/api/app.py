@@ -80,7 +80,9 @@ Updates need `If-Match` with the record's `ETag`. IDs in paths may be bare FMAR 
 
 ### Policy table
 Scopes: `any` every record; `own` the caller's organisation's; `own-admin` the same, for its administrators;
-`delegated` a platform acting for an FSP under a delegation naming the operation.
+`own-manager` the same, for its administrators and asset managers; `area` a system operator's network areas;
+`made` what the caller's organisation did itself; `delegated` a platform acting for an FSP under a delegation
+naming the operation; `public` the public graphs only.
 
 {header}
 {rows}

@@ -1,21 +1,40 @@
-"""Request dependencies: the registry, the request id, the caller (gated by the route's operation).
+"""Request dependencies: each service, the request id, the caller (gated by the route's operation), the body.
 
 Every route names exactly one policy operation (``operation("organisation.read")`` in its
 decorator); :func:`caller` authenticates the request and checks the role may perform that
 operation at all, before the body is read. The services then decide on the target record.
+Each service is a dependency of its own (``get_assets`` …), so a test can override one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.routing import APIRoute
 
+from fmar.access.authenticate import Authenticator
+from fmar.access.policy import Policy
 from fmar.access.principal import ANONYMOUS, Principal
+from fmar.access.tokens import TokenService
 from fmar.api.negotiation import json_body
+from fmar.arm.assets import Assets
+from fmar.arm.categories import Categories
+from fmar.arm.export import Export
+from fmar.arm.registration import Registrations
+from fmar.audit.history import History
+from fmar.audit.trail import AuditTrail
+from fmar.catalogue import Catalogue
+from fmar.config import Settings
 from fmar.errors import Forbidden, Unprocessable
+from fmar.jsonld import JsonLdContext
 from fmar.registry import Registry
+from fmar.sparql.endpoint import SparqlEndpoint
+from fmar.sparql.views import AssetView
+from fmar.spum.organisations import Organisations
+from fmar.spum.platforms import Platforms
+from fmar.spum.users import Users
 
 OPERATION_KEY = "x-fmar-operation"
 
@@ -31,35 +50,75 @@ def route_operation(route: object) -> str | None:
     return extra.get(OPERATION_KEY) if isinstance(route, APIRoute) else None
 
 
-async def get_registry(request: Request) -> Registry:
+def _registry(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
+
+
+def _provider(name: str) -> Callable[[Request], Any]:
+    async def provide(request: Request) -> Any:
+        return getattr(_registry(request), name)
+    provide.__name__ = provide.__qualname__ = f"get_{name}"
+    return provide
+
+
+get_settings = _provider("settings")
+get_context = _provider("context")
+get_policy = _provider("policy")
+get_catalogue = _provider("catalogue")
+get_auth = _provider("auth")
+get_tokens = _provider("tokens")
+get_organisations = _provider("organisations")
+get_users = _provider("users")
+get_platforms = _provider("platforms")
+get_assets = _provider("assets")
+get_registrations = _provider("registrations")
+get_categories = _provider("categories")
+get_export = _provider("export")
+get_history = _provider("history")
+get_audit = _provider("audit")
+get_sparql = _provider("sparql")
+get_views = _provider("views")
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ContextDep = Annotated[JsonLdContext, Depends(get_context)]
+PolicyDep = Annotated[Policy, Depends(get_policy)]
+CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
+TokensDep = Annotated[TokenService, Depends(get_tokens)]
+OrganisationsDep = Annotated[Organisations, Depends(get_organisations)]
+UsersDep = Annotated[Users, Depends(get_users)]
+PlatformsDep = Annotated[Platforms, Depends(get_platforms)]
+AssetsDep = Annotated[Assets, Depends(get_assets)]
+RegistrationsDep = Annotated[Registrations, Depends(get_registrations)]
+CategoriesDep = Annotated[Categories, Depends(get_categories)]
+ExportDep = Annotated[Export, Depends(get_export)]
+HistoryDep = Annotated[History, Depends(get_history)]
+AuditDep = Annotated[AuditTrail, Depends(get_audit)]
+SparqlDep = Annotated[SparqlEndpoint, Depends(get_sparql)]
+ViewsDep = Annotated[AssetView, Depends(get_views)]
 
 
 async def get_request_id(request: Request) -> str:
     return str(request.state.request_id)
 
 
-async def caller(request: Request) -> Principal:
-    """The authenticated caller, allowed by the policy table to perform the route's operation.
-
-    A coroutine on purpose: the few index look-ups it makes cost less than a hop to the thread pool."""
-    registry: Registry = request.app.state.registry
+def caller(request: Request, policy: PolicyDep, auth: Annotated[Authenticator, Depends(get_auth)]) -> Principal:
+    """The authenticated caller, allowed by the policy table to perform the route's operation (in the thread
+    pool: resolving a token reads the store)."""
     name = route_operation(request.scope.get("route"))
     if name is None:
         raise Forbidden("this route declares no policy operation")  # fail closed
-    principal = registry.auth.principal(request.headers.get("authorization"), request.headers.get("on-behalf-of"))
-    registry.policy.require_role(principal, name)
+    principal = auth.principal(request.headers.get("authorization"), request.headers.get("on-behalf-of"))
+    policy.require_role(principal, name)
     return principal
 
 
-async def public_caller(request: Request) -> Principal:
+async def public_caller(request: Request, policy: PolicyDep) -> Principal:
     """For routes open to everyone (metadata, the token endpoint): no bearer token is read."""
     name = route_operation(request.scope.get("route"))
     if name is None:
         raise Forbidden("this route declares no policy operation")
-    registry: Registry = request.app.state.registry
-    registry.policy.require_role(ANONYMOUS, name)
+    policy.require_role(ANONYMOUS, name)
     return ANONYMOUS
 
 
@@ -103,7 +162,6 @@ def fields(body: dict[str, Any], required: tuple[str, ...] = (), optional: tuple
     return values
 
 
-Reg = Annotated[Registry, Depends(get_registry)]
 Caller = Annotated[Principal, Depends(caller)]
 Public = Annotated[Principal, Depends(public_caller)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]

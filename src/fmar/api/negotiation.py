@@ -7,16 +7,19 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from rdflib import Graph, URIRef
+from starlette.concurrency import run_in_threadpool
 
 from fmar.errors import UnsupportedMediaType
 from fmar.jsonld import parse_json
 from fmar.media import choose_media
-from fmar.store.oxigraph import serialize
+from fmar.store.syntax import serialize
 
 JSON_LD = "application/ld+json"
 #: Media type → rdflib serialiser format (None: compacted JSON-LD).
 RDF_FORMATS = (JSON_LD, "application/json", "text/turtle", "application/n-triples", "application/rdf+xml")
 JSON_BODIES = {"application/json", JSON_LD}
+#: JSON bodies up to this size are parsed on the event loop (well under a millisecond); larger ones in a thread.
+_ON_THE_LOOP = 64 * 1024
 
 
 def choose(request: Request, offered: list[str]) -> str:
@@ -42,4 +45,7 @@ async def json_body(request: Request, allowed: set[str] | None = None) -> Any:
     if media not in allowed:
         raise UnsupportedMediaType(f"send the body as {' or '.join(sorted(allowed))}"
                                    + (f", not {media}" if media else ""), accepted=sorted(allowed))
-    return parse_json(await request.body())
+    raw = await request.body()
+    if len(raw) > _ON_THE_LOOP:  # a large body is parsed off the event loop
+        return await run_in_threadpool(parse_json, raw)
+    return parse_json(raw)

@@ -6,26 +6,26 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, URIRef
 from rdflib.term import Node
 
+from fmar.access.policy import Policy
 from fmar.access.principal import Principal
+from fmar.arm.assets import SEARCHED, search_patterns
 from fmar.errors import BadRequest
-from fmar.iris import CODE, FMAR
+from fmar.iris import CODE, FMAR, Iris
+from fmar.jsonld import JsonLdContext
 from fmar.records import DERIVED
-from fmar.store.oxigraph import serialize
-
-if TYPE_CHECKING:
-    from fmar.registry import Registry
+from fmar.store import GraphStore
+from fmar.store.syntax import serialize
+from fmar.writepath import WritePath
 
 FORMATS = {"jsonld": "application/ld+json", "turtle": "text/turtle", "ntriples": "application/n-triples",
            "csv": "text/csv"}
 PAGE = 500
-_PAGE = """PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>
-SELECT ?asset ?id WHERE { ?asset a fmar:Asset ; dcterms:identifier ?id ; fmar:operatedBy ?org .
-%s FILTER (STR(?id) > ?after) } ORDER BY ?id LIMIT %d"""
+_MATCHING = """PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?asset ?id %s WHERE { %s }"""
 _RECORDS = """SELECT ?s ?p ?o WHERE { VALUES ?asset { %s }
   { ?asset ?p ?o BIND(?asset AS ?s) } UNION
   { ?asset ?p1 ?s . ?s ?p ?o FILTER (STRSTARTS(STR(?s), CONCAT(STR(?asset), "#"))) } }"""
@@ -40,39 +40,38 @@ CSV_TERMS = ("assetName", "friendlyCode", "assetCategory", "operatedBy", "status
 class Export:
     """Streams assets as JSON-LD, Turtle, N-Triples or CSV."""
 
-    def __init__(self, registry: Registry) -> None:
-        self.r = registry
+    def __init__(self, store: GraphStore, iris: Iris, context: JsonLdContext, policy: Policy, write: WritePath) -> None:
+        self.store, self.iris, self.context, self.policy, self.write = store, iris, context, policy, write
 
     def stream(self, principal: Principal, fmt: str, filters: dict[str, str] | None = None,
                request_id: str | None = None) -> tuple[str, Iterator[bytes]]:
         """The media type and the chunks of an export; the export itself is logged in the audit trail."""
-        self.r.policy.require_role(principal, "asset.export")
+        visible = self.policy.search_filter(principal, "asset.export", org="?org", area="?dno")
         if fmt not in FORMATS:
             raise BadRequest(f"format must be one of {', '.join(FORMATS)}")
-        patterns, bindings = self.r.assets.filters(filters or {})
-        visible = self.r.assets.visibility(principal, "asset.export")
-        self.r.write.log_read("asset.export", principal, f"format={fmt}", request_id)
+        patterns, bindings = search_patterns(self.iris, filters or {})
+        self.write.log_read("asset.export", principal, f"format={fmt}", request_id)
         where = patterns + ("FILTER (false)\n" if visible is None else visible)
         return FORMATS[fmt], self._chunks(fmt, where, bindings)
 
     def pages(self, where: str, bindings: dict[str, Node]) -> Iterator[list[tuple[URIRef, Graph]]]:
-        """Assets matching ``where`` (a SPARQL pattern over ?asset and ?org), a page of records at a time."""
-        after = ""
-        while True:
-            rows = self.r.store.select(_PAGE % (where, PAGE), bindings={**bindings, "after": Literal(after)})
-            if not rows:
-                return
-            assets = [URIRef(str(r["asset"])) for r in rows]
+        """Assets matching ``where`` (a SPARQL pattern over ``SEARCHED``'s ?asset, ?org and ?dno), in ID order, a
+        page of records at a time. The matching assets are found in one query (no sort by the store, which
+        would sort every one of them again for every page), their records read a page at a time."""
+        names = " ".join(f"?{k}" for k in bindings)
+        rows = self.store.select(_MATCHING % (names, SEARCHED + where), bindings=bindings)
+        matching = sorted((str(r["id"]), URIRef(str(r["asset"]))) for r in rows)
+        for start in range(0, len(matching), PAGE):
+            assets = [asset for _, asset in matching[start:start + PAGE]]
             graphs: dict[URIRef, Graph] = {a: Graph() for a in assets}
-            for row in self.r.store.select(_RECORDS % " ".join(f"<{a}>" for a in assets)):
+            for row in self.store.select(_RECORDS % " ".join(f"<{a}>" for a in assets)):
                 if row["p"] not in DERIVED:
                     graphs[URIRef(str(row["s"]).split("#", 1)[0])].add((row["s"], row["p"], row["o"]))
             yield [(a, graphs[a]) for a in assets]
-            after = str(rows[-1]["id"])
 
     def _chunks(self, fmt: str, where: str, bindings: dict[str, Node]) -> Iterator[bytes]:
         if fmt == "jsonld":
-            yield f'{{"@context": "{self.r.context.deployment_url}", "@graph": ['.encode()
+            yield f'{{"@context": "{self.context.deployment_url}", "@graph": ['.encode()
         if fmt == "csv":
             yield _csv_row(["id", "identifier", *CSV_TERMS])
         first = True
@@ -83,11 +82,11 @@ class Export:
                     merged += graph
                 yield serialize(merged, FORMATS[fmt])
             elif fmt == "csv":
-                yield b"".join(_csv_row(_csv_values(asset, graph, self.r.iris.identifier(asset))) for asset, graph in page)
+                yield b"".join(_csv_row(_csv_values(asset, graph, self.iris.identifier(asset))) for asset, graph in page)
             else:
                 docs = []
                 for asset, graph in page:
-                    doc = self.r.context.write(graph, asset)
+                    doc = self.context.write(graph, asset)
                     doc.pop("@context", None)
                     docs.append(json.dumps(doc))
                 yield (("" if first else ",") + ",".join(docs)).encode()

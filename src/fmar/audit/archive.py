@@ -24,17 +24,19 @@ from fmar.access.principal import Principal
 from fmar.access.tokens import ALGORITHM, TokenService
 from fmar.audit.chain import GENESIS, Head, anchor
 from fmar.audit.events import EventInfo, xsd_literal
-from fmar.audit.verify import Verification, check, events_in, verify
+from fmar.audit.verify import AuditStore, Verification, check, events_in, verify
 from fmar.errors import Conflict
 from fmar.iris import FMAR
-from fmar.writepath import WritePath, _lock
+from fmar.ntriples import quad_line
+from fmar.store import Dumpable
+from fmar.writepath import WritePath
 
 _BEFORE = """PREFIX fmar: <https://w3id.org/fmar#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
-SELECT ?e ?n ?h WHERE { ?e fmar:sequence ?n ; fmar:eventHash ?h ; prov:startedAtTime ?t FILTER(?t < ?before) }
+SELECT ?e ?n ?h ?before WHERE { ?e fmar:sequence ?n ; fmar:eventHash ?h ; prov:startedAtTime ?t FILTER(?t < ?before) }
 ORDER BY ?n"""
 _QUADS = """PREFIX fmar: <https://w3id.org/fmar#>
-SELECT ?e ?p ?o WHERE { ?e fmar:sequence ?n FILTER(?n <= ?last) ?e ?p ?o }"""
+SELECT ?e ?p ?o ?last WHERE { ?e fmar:sequence ?n FILTER(?n <= ?last) ?e ?p ?o }"""
 
 
 @dataclass(frozen=True)
@@ -48,30 +50,31 @@ class Archived:
     event: URIRef
 
 
-def archive(write: WritePath, tokens: TokenService, principal: Principal, before: datetime,
+def archive(write: WritePath, store: AuditStore, tokens: TokenService, principal: Principal, before: datetime,
             directory: Path) -> Archived | None:
     """Move the events recorded before ``before`` to a signed file in ``directory``; None when there are none.
     Refused (409) when the chain does not verify: a broken chain is not archived. The operator's command
     (``fmar audit archive``), not an API operation: no request can remove events."""
     audit = write.iris.graph("audit")
-    with _lock(write.store):
-        checked = verify(write.store, write.iris)
+    with write.lock:
+        checked = verify(store, write.iris)
         if not checked.intact:
             raise Conflict(f"the audit chain does not verify ({checked.finding.message if checked.finding else ''}); "
                            "nothing was archived")
         when = xsd_literal(before)
-        rows = write.store.select(_BEFORE, bindings={"before": when}, graphs=[audit])
-        start = anchor(write.store, write.iris)
+        rows = store.select(_BEFORE, bindings={"before": when}, graphs=[audit])
+        start = anchor(store, write.iris)
         prefix = [r for n, r in enumerate(rows) if int(str(r["n"])) == start.sequence + 1 + n]
         if not prefix:
             return None
         events = [URIRef(str(r["e"])) for r in prefix]
         first, last = int(str(prefix[0]["n"])), Head(int(str(prefix[-1]["n"])), str(prefix[-1]["h"]), str(events[-1]))
-        quads = [(row["e"], row["p"], row["o"], audit) for row in write.store.select(
+        quads = [quad_line(row["e"], row["p"], row["o"], audit) for row in store.select(
             _QUADS, bindings={"last": Literal(str(last.sequence), datatype=XSD.integer)}, graphs=[audit])]
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"events-{first:012d}-{last.sequence:012d}.nq"
-        text = _lines_of(write, {f"<{e}> ".encode() for e in events}, f" <{audit}> .\n".encode())
+        text = _lines_of(store, write.iris.graph("audit"), {f"<{e}> ".encode() for e in events},
+                         f" <{audit}> .\n".encode())
         path.write_bytes(text)
         digest = hashlib.sha256(text).hexdigest()
         claims = {"iss": tokens.settings.token_issuer, "iat": int(datetime.now(UTC).timestamp()), "file": path.name,
@@ -84,13 +87,11 @@ def archive(write: WritePath, tokens: TokenService, principal: Principal, before
                  (FMAR.archivedBefore, when))
         info = EventInfo("audit.archive", principal, [], f"events {first}–{last.sequence} recorded before "
                          f"{when} archived to {path.name}", digest=digest, facts=facts)
-        event, sealed = write.sealed(info, "", "")
-        write.store.apply(quads, sealed)
-        write.chain.advance_to(event)
+        event = write.remove_events(info, quads)
     return Archived(path, first, last, len(events), event)
 
 
-def _lines_of(write: WritePath, subjects: set[bytes], graph: bytes) -> bytes:
+def _lines_of(store: Dumpable, audit: URIRef, subjects: set[bytes], graph: bytes) -> bytes:
     """The events' lines as the store keeps them (canonical: what their hashes cover), as sorted N-Quads; the
     dump is filtered as it streams, so only the archived events are held."""
     kept: list[bytes] = []
@@ -101,7 +102,7 @@ def _lines_of(write: WritePath, subjects: set[bytes], graph: bytes) -> bytes:
         lines = (rest + chunk).split(b"\n")
         rest = lines.pop()
         kept.extend(line[:-2] + graph for line in lines if line[:line.find(b" ") + 1] in subjects)
-    write.store.dump_graph(str(write.iris.graph("audit")), sink)
+    store.dump_graph(str(audit), sink)
     sink(b"\n")
     return b"".join(sorted(kept))
 

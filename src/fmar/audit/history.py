@@ -8,13 +8,12 @@ costs the changes since then, not the whole history.
 
 Who may see which version is the policy table's answer (``history.read``, or the record's own read) for
 the record *as it was then*: a former operator of an asset sees the versions while it was theirs, not
-after; an organisation also sees the changes it made itself. A record as of a time is shown to whoever
-could have read it (its ``read_operation``) then.
+after; an organisation also sees the changes it made itself (the table's ``made`` scope). A record as of a
+time is shown to whoever could have read it (its ``read_operation``) then.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from typing import Any
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import XSD
+from rdflib.term import Node
 
 from fmar.access.policy import Policy
 from fmar.access.principal import Principal
@@ -32,6 +32,7 @@ from fmar.iris import FMAR, Iris
 from fmar.ntriples import lexical, to_node
 from fmar.records import DERIVED, RECORD
 from fmar.store import GraphStore
+from fmar.store.syntax import canonical_nquads
 
 #: The organisation and DNO area a record belongs to, from its triples: what the policy table's scopes look at.
 Owner = Callable[[Graph, URIRef], tuple[URIRef | None, URIRef | None]]
@@ -61,10 +62,11 @@ class Version:
     state: Graph = field(default_factory=new_graph)
 
 
-#: The facts of events in chain order; ``PATTERN`` picks them (a record's, or a window of the chain and filters).
+#: The facts of events in chain order; ``PATTERN`` picks them (a record's, or a window of the chain and filters),
+#: and ``BOUND`` names the variables it binds by substitution (which the query must project).
 EVENTS = """PREFIX fmar: <https://w3id.org/fmar#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
-SELECT ?e ?n ?t ?op ?role ?subject ?user ?org ?behalf ?delegation ?reason ?justification ?request ?hash WHERE {
+SELECT ?e ?n ?t ?op ?role ?subject ?user ?org ?behalf ?delegation ?reason ?justification ?request ?hash BOUND WHERE {
   PATTERN
   ?e fmar:sequence ?n ; prov:startedAtTime ?t ; fmar:operation ?op ; fmar:actingRole ?role ;
      fmar:tokenSubject ?subject ; fmar:eventHash ?hash .
@@ -75,10 +77,10 @@ SELECT ?e ?n ?t ?op ?role ?subject ?user ?org ?behalf ?delegation ?reason ?justi
 } ORDER BY ?n"""
 _TIMES = """PREFIX fmar: <https://w3id.org/fmar#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
-SELECT ?n ?t WHERE { ?e fmar:record ?r ; fmar:sequence ?n ; prov:startedAtTime ?t } ORDER BY ?n"""
+SELECT ?r ?n ?t WHERE { ?e fmar:record ?r ; fmar:sequence ?n ; prov:startedAtTime ?t } ORDER BY ?n"""
 _CHANGES = """PREFIX fmar: <https://w3id.org/fmar#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
-SELECT ?n ?removed ?added ?removedDeflated ?addedDeflated WHERE {
+SELECT ?r ?after ?n ?removed ?added ?removedDeflated ?addedDeflated WHERE {
   ?e fmar:record ?r ; prov:startedAtTime ?t FILTER(?t > ?after) ?e fmar:sequence ?n .
   OPTIONAL { ?e fmar:removedTriples ?removed } OPTIONAL { ?e fmar:addedTriples ?added }
   OPTIONAL { ?e fmar:removedTriplesDeflated ?removedDeflated } OPTIONAL { ?e fmar:addedTriplesDeflated ?addedDeflated }
@@ -90,11 +92,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ARCHIVED = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?before ?file WHERE { ?a fmar:archivedBefore ?before ; fmar:archiveFile ?file } ORDER BY DESC(?before) LIMIT 1"""
 _DERIVED = {f"<{p}>" for p in DERIVED}
-
-
-def _bound(query: str, **terms: str) -> str:
-    """A query with variables replaced by terms (IRIs and literals the registry wrote: nothing to escape)."""
-    return re.sub(r"\?(\w+)\b", lambda m: terms.get(m.group(1), m.group(0)), query)
 
 
 def parse_time(value: str) -> datetime:
@@ -126,10 +123,10 @@ class History:
 
     # ------------------------------------------------------------------ reading events
 
-    def _rows(self, query: str) -> list[dict[str, str]]:
+    def _rows(self, query: str, **bindings: Node) -> list[dict[str, str]]:
         """A SELECT over the audit graph, each value as text (an IRI, or a literal's lexical form): read as
         N-Triples terms, no rdflib term made (a history reads hundreds of values)."""
-        answer = self.store.answer(query, default_graphs=[str(self.audit)], named_graphs=[])
+        answer = self.store.answer(query, default_graphs=[str(self.audit)], named_graphs=[], bindings=bindings)
         try:
             return [{name: lexical(value) for name, value in zip(answer.variables, row, strict=True) if value}
                     for row in answer.rows]
@@ -138,7 +135,7 @@ class History:
 
     def _events(self, record: URIRef) -> list[dict[str, str]]:
         """The events naming a record, in chain order, with who, when, what and why."""
-        return self._rows(EVENTS.replace("PATTERN", f"?e fmar:record <{record}> ."))
+        return self._rows(EVENTS.replace("PATTERN", "?e fmar:record ?r .").replace("BOUND", "?r"), r=record)
 
     def _changes(self, record: URIRef, after: datetime = _EPOCH) -> dict[str, tuple[list[str], list[str]]]:
         """The change of the record made by each event recorded after ``after`` (by sequence): removed, added,
@@ -146,7 +143,7 @@ class History:
         mine = (f"<{record}>", f"<{record}#")
         lines: list[str] = []
         changes: dict[str, tuple[list[str], list[str]]] = {}
-        for row in self._rows(_bound(_CHANGES, r=f"<{record}>", after=xsd_literal(after).n3())):
+        for row in self._rows(_CHANGES, r=record, after=xsd_literal(after)):
             changes[row["n"]] = ([], [])
             for name, predicate, side in _SIDES:
                 if name not in row:
@@ -157,7 +154,7 @@ class History:
                         if p not in _DERIVED:
                             obj = rest[:-2].rsplit(" ", 1)[0]
                             lines.append(f"{s} {p} {obj} <urn:fmar:{side}:{row['n']}> .\n")
-        for line in self.store.canonical("".join(lines)).splitlines():  # as the store keeps them
+        for line in canonical_nquads("".join(lines)).splitlines():  # as the store keeps them
             s, p, rest = line.split(" ", 2)
             obj, graph = rest[:-2].rsplit(" ", 1)
             which, sequence = graph[1:-1].removeprefix("urn:fmar:").split(":", 1)
@@ -203,7 +200,7 @@ class History:
         if archived and at < _time(str(archived[0]["before"])):
             raise Gone(f"the events before {archived[0]['before']} are archived ({archived[0]['file']}): a record "
                        "as of then is read from the archive, not here", archive=str(archived[0]["file"]))
-        times = [(row["n"], _time(row["t"]), row["t"]) for row in self._rows(_bound(_TIMES, r=f"<{record}>"))]
+        times = [(row["n"], _time(row["t"]), row["t"]) for row in self._rows(_TIMES, r=record)]
         if not archived and (not times or times[0][1] > at):  # (its creation read from no change set)
             raise NotFound(f"{collection[:-1]} {value!r} did not exist at {at.isoformat()}")
         later = [n for n, t, _ in times if t > at]
@@ -222,7 +219,7 @@ class History:
 
     def _current(self, record: URIRef) -> set[str]:
         """The record's triples now (derived facts left out), as N-Triples in the form the store keeps them."""
-        answer = self.store.answer(_bound(RECORD, r=f"<{record}>"), default_graphs=None, named_graphs=None)
+        answer = self.store.answer(RECORD, default_graphs=None, named_graphs=None, bindings={"r": record})
         try:
             at = {name: n for n, name in enumerate(answer.variables)}
             s, p, o = at["s"], at["p"], at["o"]
@@ -233,14 +230,15 @@ class History:
     def events_until(self, record: URIRef, when: str) -> int:
         """How many events changed the record up to ``when`` (a category's version then is one more)."""
         at = parse_time(when)
-        return sum(1 for row in self._rows(_bound(_TIMES, r=f"<{record}>")) if _time(row["t"]) <= at)
+        return sum(1 for row in self._rows(_TIMES, r=record) if _time(row["t"]) <= at)
 
     def _may_see(self, principal: Principal, kind: Kind, owner: tuple[URIRef | None, URIRef | None],
                  facts: dict[str, str]) -> bool:
-        if self.policy.allows(principal, "history.read", *owner) or \
-                self.policy.allows(principal, kind.read_operation, *owner):
-            return True
-        return principal.org is not None and str(principal.org) in (facts.get("org"), facts.get("behalf"))
+        """The policy's answer for ``history.read`` (or the record's read) on the record as it was, and for the
+        ``made`` scope, the organisations that made the change."""
+        made_by = (facts.get("org"), facts.get("behalf"))
+        return self.policy.allows(principal, "history.read", *owner, made_by=made_by) or \
+            self.policy.allows(principal, kind.read_operation, *owner)
 
 
 def who_and_why(facts: dict[str, str]) -> dict[str, Any]:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from rdflib import Literal, URIRef
+from rdflib.term import Node
 
 from fmar.access.policy import Policy
 from fmar.access.principal import Principal
-from fmar.audit.chain import Chain, Head, anchor
+from fmar.audit.chain import Head, anchor
 from fmar.audit.events import xsd_literal
 from fmar.audit.history import EVENTS, History, parse_time, who_and_why
-from fmar.audit.verify import Verification, verify
+from fmar.audit.verify import AuditStore, Verification, verify
 from fmar.errors import BadRequest
 from fmar.iris import Iris
-from fmar.store import GraphStore, Row
+from fmar.store import Row
 
 _COUNTS = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?e (COUNT(?r) AS ?count) WHERE { VALUES ?e fmar:record ?r } GROUP BY ?e"""
@@ -42,8 +44,10 @@ class EventFilter:
 class AuditTrail:
     """Reading the audit graph: events under the policy table, and the chain's check and head."""
 
-    def __init__(self, store: GraphStore, policy: Policy, iris: Iris, chain: Chain, history: History) -> None:
-        self.store, self.policy, self.iris, self.chain, self.history = store, policy, iris, chain, history
+    def __init__(self, store: AuditStore, policy: Policy, iris: Iris, chain_head: Callable[[], Head],
+                 history: History) -> None:
+        """``chain_head``: the head of the chain between writes (the write path's)."""
+        self.store, self.policy, self.iris, self.chain_head, self.history = store, policy, iris, chain_head, history
         self.graph = iris.graph("audit")
 
     def verify(self, principal: Principal, expected: Head | None = None) -> Verification:
@@ -52,8 +56,7 @@ class AuditTrail:
 
     def head(self, principal: Principal) -> Head:
         self.policy.require_role(principal, "audit.verify")
-        with self.chain.store.write_lock:  # type: ignore[attr-defined]
-            return self.chain.head
+        return self.chain_head()
 
     def events(self, principal: Principal, query: EventFilter) -> tuple[list[dict[str, Any]], int | None]:
         """A page of events the caller may read, in chain order, and the cursor of the next page.
@@ -61,27 +64,28 @@ class AuditTrail:
         A record's events are found from the record; otherwise the chain is read a window of sequence numbers
         at a time (growing while the filters match little), so a page costs the events it looks at, not the
         whole trail."""
-        self.policy.require_role(principal, "audit.read")
-        filters = []
+        visible = self.policy.search_filter(principal, "audit.read", made=("?org", "?behalf"))
+        filters, bindings = [], dict[str, Node]()
         if query.operation:
-            filters.append(f"FILTER(?op = {Literal(query.operation).n3()})")
-        for bound, op in ((query.start, ">="), (query.end, "<")):
+            filters.append("FILTER(?op = ?wantedOperation)")
+            bindings["wantedOperation"] = Literal(query.operation)
+        for bound, op, name in ((query.start, ">=", "start"), (query.end, "<", "end")):
             if bound:
-                filters.append(f"FILTER(?t {op} {xsd_literal(parse_time(bound)).n3()})")
+                filters.append(f"FILTER(?t {op} ?{name})")
+                bindings[name] = xsd_literal(parse_time(bound))
         if query.actor:
-            actor = self._actor(query.actor)
-            filters.append(f"FILTER(?user = {actor.n3()} || ?org = {actor.n3()} || ?behalf = {actor.n3()} "
-                           f"|| ?subject = {Literal(query.actor).n3()})")
+            filters.append("FILTER(?user = ?actor || ?org = ?actor || ?behalf = ?actor || ?subject = ?actorSubject)")
+            bindings.update(actor=self._actor(query.actor), actorSubject=Literal(query.actor))
         if query.record:
             collection, record = self._record(query.record)
             _, versions = self.history.versions(principal, collection, str(record))
-            filters += [f"VALUES ?e {{ {' '.join(f'<{v.event}>' for v in versions)} }}", f"FILTER(?n > {query.after})"]
-            rows = self._select(filters, query.limit + 1)
+            filters += [f"VALUES ?e {{ {' '.join(f'<{v.event}>' for v in versions)} }}", "FILTER(?n > ?after)"]
+            bindings["after"] = Literal(query.after)
+            rows = self._select(filters, bindings, query.limit + 1)
         else:
-            if "any" not in self.policy.scopes(principal.role, "audit.read") or principal.acting_for_other:
-                own = URIRef(str(principal.org)) if principal.org else URIRef("urn:fmar:nobody")
-                filters.append(f"FILTER(?org = {own.n3()} || ?behalf = {own.n3()})")
-            rows = self._scan(filters, query.after, query.limit + 1)
+            if visible is None:
+                return [], None
+            rows = self._scan([*filters, visible], bindings, query.after, query.limit + 1)
         page = rows[:query.limit]
         records = self._records([str(r["e"]) for r in page])
         items = [_event_document({k: str(v) for k, v in row.items()}, *records.get(str(row["e"]), (0, [])))
@@ -89,18 +93,19 @@ class AuditTrail:
         cursor = int(str(page[-1]["n"])) if len(rows) > query.limit else None
         return items, cursor
 
-    def _select(self, filters: list[str], limit: int) -> list[Row]:
-        text = EVENTS.replace("PATTERN", "\n  ".join(filters)) + f" LIMIT {limit}"
-        return self.store.select(text, graphs=[self.graph])
+    def _select(self, filters: list[str], bindings: dict[str, Node], limit: int) -> list[Row]:
+        text = EVENTS.replace("PATTERN", "\n  ".join(filters)).replace("BOUND", " ".join(f"?{k}" for k in bindings)) \
+            + f" LIMIT {limit}"
+        return self.store.select(text, bindings=bindings, graphs=[self.graph])
 
-    def _scan(self, filters: list[str], after: int, wanted: int) -> list[Row]:
+    def _scan(self, filters: list[str], bindings: dict[str, Node], after: int, wanted: int) -> list[Row]:
         """Up to ``wanted`` matching events after sequence ``after``, reading windows of the chain."""
-        low, head = max(after, anchor(self.store, self.iris).sequence), self.chain.head.sequence
+        low, head = max(after, anchor(self.store, self.iris).sequence), self.chain_head().sequence
         window, rows = max(wanted, 256), list[Row]()
         while len(rows) < wanted and low < head:
             high = min(low + window, head)
             values = "VALUES ?n { " + " ".join(str(n) for n in range(low + 1, high + 1)) + " }"
-            rows += self._select([values, *filters], wanted - len(rows))
+            rows += self._select([values, *filters], bindings, wanted - len(rows))
             low, window = high, min(window * 2, 65_536)
         return rows
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from fmar.audit.chain import HASH, PREVIOUS, SEQUENCE, Head, anchor
 from fmar.iris import Iris
-from fmar.store import GraphStore
+from fmar.store import Dumpable, GraphStore
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,11 @@ def _value(line: bytes) -> bytes:
     return line.split(b'"', 2)[1]
 
 
-def verify(store: GraphStore, iris: Iris, expected: Head | None = None) -> Verification:
+class AuditStore(GraphStore, Dumpable, Protocol):
+    """What checking the chain needs of the store: the core, and the audit graph streamed out."""
+
+
+def verify(store: AuditStore, iris: Iris, expected: Head | None = None) -> Verification:
     """Recompute the chain in the store's audit graph; ``expected``: a head exported earlier, which the
     chain must still contain (this is what shows events removed from its end)."""
     graph = str(iris.graph("audit"))

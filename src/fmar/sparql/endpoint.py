@@ -13,35 +13,49 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import threading
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF
 
-from fmar.access.datasets import Datasets
+from fmar.access.policy import Policy
 from fmar.access.principal import Principal
 from fmar.errors import BadRequest, NotFound, QuerySyntax, QueryTimeout, ResultTooLarge, SparqlRefused
+from fmar.iris import Iris
 from fmar.media import choose_media
 from fmar.ntriples import quad_line
 from fmar.sparql import results
+from fmar.sparql.budget import Budget
 from fmar.sparql.fence import AppendOnly, Unchecked, fence
 from fmar.sparql.lexer import Refused, Token, dataset_clause, head, screen, tokens, with_using
 from fmar.sparql.protocol import Operation
-from fmar.store import Answer, SparqlSyntaxError
-from fmar.store.oxigraph import convert_ntriples, valid_iri
-
-if TYPE_CHECKING:
-    from fmar.registry import Registry
+from fmar.store import Answer, GraphStore, Isolating, QueryStopped, SparqlSyntaxError
+from fmar.store.syntax import convert_ntriples
+from fmar.store.terms import valid_iri
+from fmar.writepath import WritePath
 
 T = TypeVar("T")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 _FORMS = {"ASK": "boolean", "SELECT": "solutions", "CONSTRUCT": "triples", "DESCRIBE": "triples"}
 _OFFERED = {"boolean": results.BOOLEAN, "solutions": results.SOLUTIONS, "triples": results.GRAPHS}
+#: How much longer than the time limit the endpoint waits for a worker's own verdict.
+_GRACE = 2.0
+
+
+class QueryStore(GraphStore, Isolating, Protocol):
+    """What the endpoint needs of the store: the core, and queries run where they can be stopped."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one query may cost: seconds, rows (or triples), and how many run at once."""
+
+    seconds: float
+    rows: int
+    workers: int
 
 
 @dataclass(frozen=True)
@@ -58,21 +72,23 @@ class Prepared:
 class SparqlEndpoint:
     """Runs SPARQL requests for callers under the policy table."""
 
-    def __init__(self, registry: Registry) -> None:
-        self.r = registry
-        self.datasets = Datasets(registry.policy, registry.iris, registry.store)
-        self._pool = ThreadPoolExecutor(max_workers=registry.settings.sparql_workers, thread_name_prefix="fmar-sparql")
+    def __init__(self, store: QueryStore, policy: Policy, iris: Iris, write: WritePath, limits: Limits,
+                 budget: Budget) -> None:
+        """``budget``: what anonymous callers may spend."""
+        self.store, self.policy, self.iris, self.write, self.limits, self.budget = \
+            store, policy, iris, write, limits, budget
+        self._pool = ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix="fmar-sparql")
 
     @property
     def base_iri(self) -> str:
         """The base IRI of relative IRIs in requests: the endpoint's own address."""
-        return f"{self.r.iris.base}sparql"
+        return f"{self.iris.base}sparql"
 
     # ------------------------------------------------------------------ queries
 
     def prepare(self, principal: Principal, operation: Operation, accept: str | None) -> Prepared:
         """Screen a query and work out its dataset and media type (before anything runs)."""
-        readable = self.datasets.readable(principal, "sparql.query")
+        readable = self.policy.readable(principal, "sparql.query", self.store.graph_names())
         _screened(operation.text)
         found = head(operation.text)
         media = choose_media(accept, _OFFERED[_form(found)], "the answer to this query")
@@ -90,79 +106,83 @@ class SparqlEndpoint:
                 raise BadRequest(f"{iri!r} is not a graph IRI")
         default, named = readable.only(default), readable.only(named)
         return Prepared(operation.text, default, named, media,
-                        readable.restricted and self.datasets.beyond_public([*default, *named]))
+                        readable.restricted and self.policy.beyond_public([*default, *named]))
 
     async def query(self, principal: Principal, operation: Operation, accept: str | None,
-                    request_id: str | None = None) -> tuple[bytes, str]:
-        """The serialized answer and its media type; the query runs in the endpoint's pool."""
-        prepared = self.prepare(principal, operation, accept)
-        stop = threading.Event()
-        limit = self.r.settings.sparql_time_limit
-        future = self._pool.submit(self._run, prepared, stop, time.monotonic() + limit)
-        ran = True
-        try:
-            body = await asyncio.wait_for(asyncio.wrap_future(future), limit)
-        except QuerySyntax:
-            ran = False  # nothing was read
-            raise
-        except TimeoutError as exc:
-            stop.set()  # a query still reading rows stops at the next one
-            raise QueryTimeout(f"the query ran past the time limit of {limit:g} s; narrow it, or page it with "
-                               "LIMIT and OFFSET", limit=limit) from exc
-        finally:
-            if ran and prepared.restricted:  # a read of restricted graphs is logged, whatever became of it
-                self.r.write.log_read("sparql.query", principal, _detail(prepared), request_id)
+                    request_id: str | None = None, client: str = "") -> tuple[bytes, str]:
+        """The serialized answer and its media type. The query runs in a worker where it is stopped at the time
+        limit (its worker freed); an anonymous ``client`` spends its budget (429 when spent)."""
+        prepared = await asyncio.to_thread(self.prepare, principal, operation, accept)
+        spending: AbstractContextManager[None] = self.budget.spend(client) if principal.anonymous else nullcontext()
+        with spending:
+            future = self._pool.submit(self._run, prepared)
+            ran = True
+            try:
+                body = await asyncio.wait_for(asyncio.wrap_future(future), self.limits.seconds + _GRACE)
+            except QuerySyntax:
+                ran = False  # nothing was read
+                raise
+            except (TimeoutError, QueryStopped) as exc:
+                raise QueryTimeout(f"the query ran past the time limit of {self.limits.seconds:g} s and was stopped; "
+                                   "narrow it, or page it with LIMIT and OFFSET", limit=self.limits.seconds) from exc
+            finally:
+                if ran and prepared.restricted:  # a read of restricted graphs is logged, whatever became of it
+                    await asyncio.to_thread(self.write.log_read, "sparql.query", principal, _detail(prepared),
+                                            request_id)
         return body, prepared.media
 
-    def _run(self, prepared: Prepared, stop: threading.Event, deadline: float) -> bytes:
+    def _run(self, prepared: Prepared) -> bytes:
         try:
-            answer = self.r.store.answer(prepared.text, default_graphs=prepared.default,
-                                         named_graphs=prepared.named, base_iri=self.base_iri)
+            answer = self.store.isolated_answer(prepared.text, default_graphs=prepared.default,
+                                                named_graphs=prepared.named, base_iri=self.base_iri,
+                                                timeout=self.limits.seconds, row_cap=self.limits.rows)
         except SparqlSyntaxError as exc:
-            raise QuerySyntax(f"the query is not valid SPARQL 1.1: {exc}") from exc
-        try:
-            return self._written(answer, prepared, stop, deadline)
-        except Exception as exc:  # noqa: BLE001 - re-raised below, without the frames that hold the iterator
-            failure = exc
-        finally:
-            answer.close()  # here, in the pool's thread, where the engine's iterator was read
-        raise failure.with_traceback(None)  # nothing of the query's frames travels with the refusal
+            raise QuerySyntax(f"the query is not valid SPARQL 1.1: {exc}") from None
+        return self._written(answer, prepared)
 
-    def _written(self, answer: Answer, prepared: Prepared, stop: threading.Event, deadline: float) -> bytes:
+    def _written(self, answer: Answer, prepared: Prepared) -> bytes:
         if answer.form == "boolean":
             return results.boolean(answer.boolean, prepared.media)
-        cap = self.r.settings.sparql_row_cap
         if answer.form == "solutions":
-            rows = _read(answer.rows, cap, stop, deadline, "rows")
-            return results.solutions(answer.variables, rows, prepared.media)
-        triples = _read(answer.triples, cap, stop, deadline, "triples")
+            return results.solutions(answer.variables, self._capped(list(answer.rows), "rows"), prepared.media)
+        triples = self._capped(list(answer.triples), "triples")
         return _as(prepared.media, "".join(f"{s} {p} {o} .\n" for s, p, o in triples))
+
+    def _capped(self, items: list[T], what: str) -> list[T]:
+        cap = self.limits.rows
+        if len(items) > cap:
+            raise ResultTooLarge(f"the query returns more than {cap:,} {what}; page it with LIMIT and OFFSET", cap=cap)
+        return items
 
     # ------------------------------------------------------------------ updates
 
     def update(self, principal: Principal, operation: Operation, request_id: str | None = None) -> None:
-        """Run an update (the admin's only): screened, its dataset written in, audited in the same write."""
-        self.r.policy.require_role(principal, "sparql.update")
+        """Run an update (the admin's only): screened, its dataset written in, fenced (the audit graph is
+        append-only) and audited in the same write."""
+        self.policy.require_role(principal, "sparql.update")
         _screened(operation.text)
-        found = tokens(operation.text)
         try:
-            text = with_using(operation.text, found, list(operation.default), list(operation.named))
+            text = with_using(operation.text, tokens(operation.text), list(operation.default), list(operation.named))
         except Refused as exc:
             raise BadRequest(str(exc)) from exc
-        with self.r.store.write_lock:  # type: ignore[attr-defined]  # the graphs fenced are the graphs updated
+        audit = str(self.iris.graph("audit"))
+
+        def fenced(graphs: tuple[str, ...]) -> tuple[str, frozenset[str] | None]:
             try:
-                fenced = fence(text, tokens(text), self.base_iri, str(self.r.iris.graph("audit")),
-                               self.r.store.graph_names())
+                found = fence(text, tokens(text), self.base_iri, audit, graphs)
             except AppendOnly as exc:
                 raise SparqlRefused(str(exc)) from exc
             except Unchecked as exc:
                 raise QuerySyntax(str(exc)) from exc
-            try:
-                self.r.write.run_update(principal, fenced.text, tokens(fenced.text), self.base_iri, request_id,
-                                        fenced.graphs)
-            except SparqlSyntaxError as exc:
-                raise QuerySyntax(f"the update is not valid SPARQL 1.1: {exc}") from exc
-        self.r.forget_cached()
+            update, found_tokens = found.text, tokens(found.text)
+            if found_tokens and found_tokens[-1].kind == "punct" and found_tokens[-1].text == ";":
+                update = update[:found_tokens[-1].start]  # a trailing ';' ends the update
+            return update, found.graphs
+
+        try:
+            self.write.run_update(principal, fenced, self.base_iri, request_id)
+        except SparqlSyntaxError as exc:
+            raise QuerySyntax(f"the update is not valid SPARQL 1.1: {exc}") from exc
 
     # ------------------------------------------------------------------ graph store (read side)
 
@@ -171,17 +191,17 @@ class SparqlEndpoint:
         """A named graph the caller may read (Graph Store Protocol ``GET /store?graph=``), or the default
         graph (``?default``: the registry keeps nothing there); 404 alike for a graph that does not exist
         and one the caller may not read."""
-        readable = self.datasets.readable(principal, "store.read")
+        readable = self.policy.readable(principal, "store.read", self.store.graph_names())
         if default == (graph is not None):
             raise BadRequest("name one graph: ?graph=<IRI>, or ?default for the default graph")
         media = choose_media(accept, results.GRAPHS, "a graph")
         if graph is None:
             return _as(media, ""), media
-        if not valid_iri(graph) or graph not in readable or graph not in self.r.store.graph_names():
+        if not valid_iri(graph) or graph not in readable or graph not in self.store.graph_names():
             raise NotFound(f"no graph <{graph}> that you may read")
-        if readable.restricted and self.datasets.beyond_public([graph]):
-            self.r.write.log_read("store.read", principal, f"graph <{graph}>", request_id)
-        return _as(media, self.r.store.graph_nquads(graph)), media
+        if readable.restricted and self.policy.beyond_public([graph]):
+            self.write.log_read("store.read", principal, f"graph <{graph}>", request_id)
+        return _as(media, self.store.graph_nquads(graph)), media
 
     # ------------------------------------------------------------------ service description
 
@@ -223,19 +243,6 @@ def _form(found: list[Token]) -> str:
         if token.kind == "name" and token.text.upper() in _FORMS:
             return _FORMS[token.text.upper()]
     raise QuerySyntax("the query has no SELECT, ASK, CONSTRUCT or DESCRIBE")
-
-
-def _read(items: Iterator[T], cap: int, stop: threading.Event, deadline: float, what: str) -> list[T]:
-    """Every item, stopping (with a problem) at the time limit and past the row cap."""
-    out: list[T] = []
-    for item in items:
-        if stop.is_set() or time.monotonic() > deadline:
-            raise QueryTimeout("the query ran past its time limit")
-        out.append(item)
-        if len(out) > cap:
-            raise ResultTooLarge(f"the query returns more than {cap:,} {what}; page it with LIMIT and OFFSET",
-                                 cap=cap)
-    return out
 
 
 def _detail(prepared: Prepared) -> str:

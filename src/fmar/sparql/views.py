@@ -1,7 +1,9 @@
 """Unified views (UC-05.01): the asset view, one row an asset, filtered and paged, on the graphs the caller
 may read, as framed JSON-LD (one object an asset), CSV or Turtle.
 
-The view is a saved query (``data/queries/asset-view.rq``); its variables are data dictionary terms.
+The view is a saved query (``data/queries/asset-view.rq``); its variables are data dictionary terms. Its page
+is chosen by a subquery (between ``#PAGE#`` marks) before the columns are read, so a page costs its own rows;
+the total is counted over the same subquery.
 """
 
 from __future__ import annotations
@@ -11,77 +13,103 @@ import io
 import json
 import re
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from rdflib import Graph, URIRef
 
+from fmar.access.policy import Policy
 from fmar.access.principal import Principal
 from fmar.errors import BadRequest
-from fmar.iris import CODE, code
+from fmar.iris import CODE, Iris, code
+from fmar.jsonld import JsonLdContext
 from fmar.media import choose_media
 from fmar.ntriples import parts, to_node
-from fmar.store.oxigraph import serialize
-
-if TYPE_CHECKING:
-    from fmar.registry import Registry
+from fmar.store import GraphStore
+from fmar.store.syntax import serialize
+from fmar.writepath import WritePath
 
 JSON_LD, CSV, TURTLE = "application/ld+json", "text/csv", "text/turtle"
+#: The largest page: the worst page stays fast in every format (bench/README.md).
+MAX_PAGE = 500
 #: Filter → (view variable, code scheme); None for a scheme: an organisation, or a capacity bound.
 FILTERS = {"assetCategory": ("assetCategory", "AssetCategory"), "dno": ("dno", "DNOCode"),
            "gspGroup": ("gspGroup", "GSPGroup"), "status": ("status", "AssetStatus"),
            "operatedBy": ("operatedBy", None), "minCapacity": ("ratedCapacity", None),
            "maxCapacity": ("ratedCapacity", None)}
+#: Filters on columns the page subquery does not bind: matched by a triple pattern.
+_PATTERNS = {"dno": "https://w3id.org/fmar#dno", "gspGroup": "https://w3id.org/fmar#gspGroup"}
 _CODE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _VARIABLE = {"id": "identifier"}
+_RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_ASSET = URIRef("https://w3id.org/fmar#Asset")
 
 
 class AssetView:
     """Pages of the asset view for a caller."""
 
-    def __init__(self, registry: Registry) -> None:
-        self.r = registry
-        text = registry.settings.resource("data", "queries", "asset-view.rq").read_text(encoding="utf-8")
+    def __init__(self, store: GraphStore, policy: Policy, iris: Iris, context: JsonLdContext, write: WritePath,
+                 query: Path) -> None:
+        """``query``: the saved query of the view."""
+        self.store, self.policy, self.iris, self.context, self.write = store, policy, iris, context, write
+        text = query.read_text(encoding="utf-8")
         self._prologue, self._body = text[:text.index("SELECT")], text[text.index("SELECT"):]
+        _, page, _ = self._body.split("#PAGE#")
+        self._page = page.strip()
+        self._predicate_of = {name: URIRef(iri) for iri, name in context.term_for.items()}
 
     def page(self, principal: Principal, filters: dict[str, str], limit: int, after: str | None,
              accept: str | None, request_id: str | None = None) -> tuple[bytes, str, str | None]:
         """One page (the body, its media type, and the next page's cursor)."""
-        readable = self.r.sparql.datasets.readable(principal, "view.read")
+        readable = self.policy.readable(principal, "view.read", self.store.graph_names())
         media = choose_media(accept, [JSON_LD, CSV, TURTLE], "the asset view")
+        if not 1 <= limit <= MAX_PAGE:
+            raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
         where = "\n".join(self._filter(name, value) for name, value in filters.items())
         graphs = None if readable.everything else list(readable.graphs)
         total = self._total(where, graphs)
         paged = where + (f'\nFILTER (STR(?id) > "{_safe_id(after)}")' if after else "")
-        body = self._body.replace("#FILTERS#", paged) + f" LIMIT {limit + 1}"
-        answer = self.r.store.answer(self._prologue + body, default_graphs=graphs, named_graphs=[])
-        rows = [dict(zip(answer.variables, row, strict=True)) for row in answer.rows]
+        body = self._body.replace("#FILTERS#", paged).replace("#LIMIT#", f"LIMIT {limit + 1}").replace("#PAGE#", "")
+        answer = self.store.answer(self._prologue + body, default_graphs=graphs, named_graphs=[])
+        try:
+            variables = answer.variables
+            rows = [dict(zip(variables, row, strict=True)) for row in answer.rows]
+        finally:
+            answer.close()
         cursor = parts(rows[limit - 1]["id"] or '""')[0] if len(rows) > limit else None
         rows = rows[:limit]
         if readable.restricted:
-            self.r.write.log_read("view.read", principal, f"asset view {filters} after={after}", request_id)
+            self.write.log_read("view.read", principal, f"asset view {filters} after={after}", request_id)
         if media == CSV:
-            return _csv(answer.variables, rows), media, cursor
-        graph = self._graph(rows)
+            return _csv(variables, rows), media, cursor
+        graphs_of = [self._graph(row) for row in rows]
         if media == TURTLE:
-            return serialize(graph, media), media, cursor
-        items = [self.r.context.write(graph, URIRef(parts(row["asset"] or "<>")[0])) for row in rows]
-        for item in items:
+            merged = Graph()
+            for graph in graphs_of:
+                merged += graph
+            return serialize(merged, media), media, cursor
+        items = []
+        for row, graph in zip(rows, graphs_of, strict=True):
+            item = self.context.write(graph, URIRef(parts(row["asset"] or "<>")[0]))
             item.pop("@context", None)  # the document's context covers them all
-        document = {"@context": self.r.context.deployment_url, "total": total, "@graph": items}
+            items.append(item)
+        document = {"@context": self.context.deployment_url, "total": total, "@graph": items}
         if cursor:
             document["next"] = cursor
         return json.dumps(document, ensure_ascii=False).encode(), media, cursor
 
     def _filter(self, name: str, value: str) -> str:
+        """A filter's SPARQL, its value checked (a code, an organisation ID, a number) before it is written."""
         if name not in FILTERS:
             raise BadRequest(f"unknown filter {name!r}; filters: {', '.join(FILTERS)}")
         variable, scheme = FILTERS[name]
         if scheme is not None:
             if not _CODE.match(value):
                 raise BadRequest(f"{name} must be a {scheme} code")
+            if name in _PATTERNS:
+                return f"?asset <{_PATTERNS[name]}> <{code(scheme, value)}> ."
             return f"FILTER (?{variable} = <{code(scheme, value)}>)"
         if name == "operatedBy":
-            org = self.r.iris.parse(value, "organisations")
+            org = self.iris.parse(value, "organisations")
             if org is None:
                 raise BadRequest("operatedBy must be an FMAR Organisation ID or IRI")
             return f"FILTER (?operatedBy = <{org}>)"
@@ -94,24 +122,24 @@ class AssetView:
         return f"FILTER (?ratedCapacity {'>=' if name == 'minCapacity' else '<='} {format(kw, 'f')})"
 
     def _total(self, where: str, graphs: list[str] | None) -> int:
-        body = self._body.replace("#FILTERS#", where).rsplit("ORDER BY", 1)[0]
-        query = f"{self._prologue}SELECT (COUNT(*) AS ?total) WHERE {{ {{ {body} }} }}"
-        answer = self.r.store.answer(query, default_graphs=graphs, named_graphs=[])
-        return int(parts(next(answer.rows)[0] or '"0"')[0])
+        page = self._page.replace("#FILTERS#", where).replace("#LIMIT#", "")
+        query = f"{self._prologue}SELECT (COUNT(*) AS ?total) WHERE {{ {page} }}"
+        answer = self.store.answer(query, default_graphs=graphs, named_graphs=[])
+        try:
+            return int(parts(next(answer.rows)[0] or '"0"')[0])
+        finally:
+            answer.close()
 
-    def _graph(self, rows: list[dict[str, str | None]]) -> Graph:
-        """The rows as triples about each asset (a variable is a data dictionary term)."""
-        terms = self.r.context.term_for
-        predicate_of = {term: URIRef(iri) for iri, term in terms.items()}
+    def _graph(self, row: dict[str, str | None]) -> Graph:
+        """One row as triples about its asset (a variable is a data dictionary term)."""
+        predicate_of = self._predicate_of
         graph = Graph()
-        for row in rows:
-            subject = to_node(row["asset"] or "<>")
-            for variable, value in row.items():
-                name = _VARIABLE.get(variable, variable)
-                if value is not None and variable != "asset" and name in predicate_of:
-                    graph.add((subject, predicate_of[name], to_node(value)))
-            graph.add((subject, URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
-                       URIRef("https://w3id.org/fmar#Asset")))
+        subject = to_node(row["asset"] or "<>")
+        for variable, value in row.items():
+            name = _VARIABLE.get(variable, variable)
+            if value is not None and variable != "asset" and name in predicate_of:
+                graph.add((subject, predicate_of[name], to_node(value)))
+        graph.add((subject, _RDF_TYPE, _ASSET))
         return graph
 
 

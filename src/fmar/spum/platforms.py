@@ -5,28 +5,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
+from fmar.access.policy import Policy
 from fmar.access.principal import Principal
+from fmar.access.tokens import TokenService
 from fmar.errors import Conflict, NotFound, Unprocessable, ValidationFailed
-from fmar.iris import FMAR, code, new_id
-from fmar.records import REGISTRY_SET, load_record, stamp, with_status
-from fmar.writepath import Change, RecordChange
-
-if TYPE_CHECKING:
-    from fmar.registry import Registry
+from fmar.iris import FMAR, Iris, code, new_id
+from fmar.jsonld import JsonLdContext
+from fmar.records import REGISTRY_SET, expand_reference, load_record, stamp, with_status
+from fmar.spum.organisations import Organisations
+from fmar.store import GraphStore
+from fmar.writepath import Change, RecordChange, WritePath
 
 _CLIENTS = """PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>
-SELECT ?client WHERE { ?client a fmar:ClientCredential ; fmar:clientOf ?org ; dcterms:identifier ?id } ORDER BY ?id"""
+SELECT ?client ?org WHERE { ?client a fmar:ClientCredential ; fmar:clientOf ?org ; dcterms:identifier ?id } ORDER BY ?id"""
 _CLIENT_BY_ID = """PREFIX fmar: <https://w3id.org/fmar#>
-SELECT ?client ?hash ?status ?org ?orgStatus WHERE {
+SELECT ?id ?client ?hash ?status ?org ?orgStatus WHERE {
   ?client a fmar:ClientCredential ; fmar:clientId ?id ; fmar:secretHash ?hash ; fmar:status ?status ;
           fmar:clientOf ?org . ?org fmar:status ?orgStatus }"""
 _DELEGATIONS = """PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>
-SELECT DISTINCT ?delegation WHERE { ?delegation a fmar:Delegation ; dcterms:identifier ?id .
+SELECT DISTINCT ?org ?delegation WHERE { ?delegation a fmar:Delegation ; dcterms:identifier ?id .
   { ?delegation fmar:delegatedBy ?org } UNION { ?delegation fmar:platform ?org } } ORDER BY ?id"""
 
 ACTIVE = code("CredentialStatus", "Active")
@@ -55,19 +57,22 @@ class OAuthError(Exception):
 class Platforms:
     """Client credentials and delegations."""
 
-    def __init__(self, registry: Registry) -> None:
-        self.r = registry
+    def __init__(self, store: GraphStore, iris: Iris, context: JsonLdContext, policy: Policy, write: WritePath,
+                 organisations: Organisations, tokens: TokenService, token_ttl: int) -> None:
+        """``token_ttl``: the lifetime in seconds of the tokens the client-credentials grant issues."""
+        self.store, self.iris, self.context, self.policy, self.write = store, iris, context, policy, write
+        self.organisations, self.tokens, self.token_ttl = organisations, tokens, token_ttl
 
     # ------------------------------------------------------------------ client credentials
 
     def create_client(self, principal: Principal, org_value: str, name: str | None,
                       request_id: str | None = None) -> tuple[URIRef, str, str]:
         """Issue a client id and secret to a platform organisation; the secret is returned once only."""
-        org = self.r.organisations.parse(org_value)
-        self.r.policy.require(principal, "client.create", org, "organisation.read")
-        self.r.organisations.load(org)
+        org = self.organisations.parse(org_value)
+        self.policy.require(principal, "client.create", org, "organisation.read")
+        self.organisations.load(org)
         identifier = new_id()
-        client = self.r.iris.record("clients", identifier)
+        client = self.iris.record("clients", identifier)
         secret = secrets.token_urlsafe(32)
         graph = Graph()
         graph.add((client, RDF.type, FMAR.ClientCredential))
@@ -77,29 +82,29 @@ class Platforms:
         if name:
             graph.add((client, FMAR.name, Literal(name)))
         stamp(graph, client, identifier, ACTIVE)
-        self.r.write.commit(Change("client.create", principal, org,
-                                   [RecordChange(client, self.r.iris.graph("credentials"), Graph(), graph)],
+        self.write.commit(Change("client.create", principal, org,
+                                   [RecordChange(client, self.iris.graph("credentials"), Graph(), graph)],
                                    request_id=request_id, read_operation="organisation.read"))
         return client, identifier, secret
 
     def list_clients(self, principal: Principal, org_value: str) -> list[tuple[URIRef, Graph]]:
-        org = self.r.organisations.parse(org_value)
-        self.r.policy.require(principal, "client.list", org, "organisation.read")
+        org = self.organisations.parse(org_value)
+        self.policy.require(principal, "client.list", org, "organisation.read")
         return [(URIRef(str(row["client"])), self.client_view(URIRef(str(row["client"]))))
-                for row in self.r.store.select(_CLIENTS, bindings={"org": org})]
+                for row in self.store.select(_CLIENTS, bindings={"org": org})]
 
     def client_view(self, client: URIRef) -> Graph:
         """A client credential as shown to its platform: everything but the secret's hash."""
-        graph, _ = load_record(self.r.store, client)
+        graph, _ = load_record(self.store, client)
         graph.remove((None, FMAR.secretHash, None))
         return graph
 
     def revoke_client(self, principal: Principal, org_value: str, client_value: str, reason: str | None,
                       request_id: str | None = None) -> URIRef:
-        org = self.r.organisations.parse(org_value)
-        self.r.policy.require(principal, "client.revoke", org, "organisation.read")
-        client = self.r.iris.parse(client_value, "clients")
-        graph, named = load_record(self.r.store, client) if client is not None else (Graph(), None)
+        org = self.organisations.parse(org_value)
+        self.policy.require(principal, "client.revoke", org, "organisation.read")
+        client = self.iris.parse(client_value, "clients")
+        graph, named = load_record(self.store, client) if client is not None else (Graph(), None)
         if client is None or named is None or graph.value(client, FMAR.clientOf) != org:
             raise NotFound("no such client credential")
         self._revoke(principal, "client.revoke", org, client, graph, named, reason, request_id)
@@ -107,7 +112,7 @@ class Platforms:
 
     def issue_token(self, client_id: str, client_secret: str) -> tuple[str, int]:
         """RFC 6749 §4.4: a platform token for valid client credentials."""
-        rows = self.r.store.select(_CLIENT_BY_ID, bindings={"id": Literal(client_id)})
+        rows = self.store.select(_CLIENT_BY_ID, bindings={"id": Literal(client_id)})
         if not rows or not secret_matches(client_secret, str(rows[0]["hash"])):
             raise OAuthError("invalid_client", "unknown client or wrong secret", 401)
         row = rows[0]
@@ -115,8 +120,8 @@ class Platforms:
             raise OAuthError("invalid_client", "the client credential has been revoked", 401)
         if row["orgStatus"] != code("OrganisationStatus", "Active"):
             raise OAuthError("unauthorized_client", "the platform organisation is not Active", 400)
-        ttl = self.r.settings.token_ttl_seconds
-        token = self.r.tokens.issue(role="platform", subject=client_id, org=str(row["org"]), ttl=ttl,
+        ttl = self.token_ttl
+        token = self.tokens.issue(role="platform", subject=client_id, org=str(row["org"]), ttl=ttl,
                                     extra={"client_id": client_id})
         return token, ttl
 
@@ -125,43 +130,43 @@ class Platforms:
     def create_delegation(self, principal: Principal, org_value: str, body: dict[str, Any],
                           request_id: str | None = None) -> tuple[URIRef, Graph]:
         """An FSP delegates named operations to a platform for a period."""
-        fsp = self.r.organisations.parse(org_value)
-        self.r.policy.require(principal, "delegation.create", fsp, "organisation.read")
-        self.r.organisations.load(fsp)
+        fsp = self.organisations.parse(org_value)
+        self.policy.require(principal, "delegation.create", fsp, "organisation.read")
+        self.organisations.load(fsp)
         supplied = sorted(k for k in (*REGISTRY_SET, "delegatedBy") if k in body)
         if supplied:
             raise Unprocessable(f"{', '.join(supplied)} are set by the registry, not by the submitter",
                                 terms=supplied)
-        body = self.r.organisations.expand_reference(body, "platform")
+        body = expand_reference(self.iris, body, "platform")
         identifier = new_id()
-        delegation = self.r.iris.record("delegations", identifier)
-        graph = self.r.context.read(body, record=delegation, record_type="Delegation")
+        delegation = self.iris.record("delegations", identifier)
+        graph = self.context.read(body, record=delegation, record_type="Delegation")
         graph.add((delegation, FMAR.delegatedBy, fsp))
         stamp(graph, delegation, identifier, ACTIVE)
         unknown = sorted(str(s) for s in graph.objects(delegation, FMAR.scope)
-                         if str(s) not in self.r.policy.delegable)
+                         if str(s) not in self.policy.delegable)
         if unknown:
             raise ValidationFailed("scopes must be delegable operations of the policy table", errors=[
                 {"path": "scopes", "value": s, "message": f"{s!r} is not a delegable operation; delegable: "
-                 + ", ".join(self.r.policy.delegable), "constraint": "fmar:delegableScope",
+                 + ", ".join(self.policy.delegable), "constraint": "fmar:delegableScope",
                  "severity": "Violation", "focusNode": str(delegation)} for s in unknown])
-        self.r.write.commit(Change("delegation.create", principal, fsp,
-                                   [RecordChange(delegation, self.r.iris.org_graph(fsp), Graph(), graph)],
+        self.write.commit(Change("delegation.create", principal, fsp,
+                                   [RecordChange(delegation, self.iris.org_graph(fsp), Graph(), graph)],
                                    request_id=request_id, read_operation="organisation.read"))
         return delegation, graph
 
     def list_delegations(self, principal: Principal, org_value: str) -> list[tuple[URIRef, Graph]]:
-        org = self.r.organisations.parse(org_value)
-        self.r.policy.require(principal, "delegation.list", org, "organisation.read")
-        return [(URIRef(str(r["delegation"])), load_record(self.r.store, URIRef(str(r["delegation"])))[0])
-                for r in self.r.store.select(_DELEGATIONS, bindings={"org": org})]
+        org = self.organisations.parse(org_value)
+        self.policy.require(principal, "delegation.list", org, "organisation.read")
+        return [(URIRef(str(r["delegation"])), load_record(self.store, URIRef(str(r["delegation"])))[0])
+                for r in self.store.select(_DELEGATIONS, bindings={"org": org})]
 
     def revoke_delegation(self, principal: Principal, org_value: str, delegation_value: str,
                           reason: str | None, request_id: str | None = None) -> tuple[URIRef, Graph]:
-        fsp = self.r.organisations.parse(org_value)
-        self.r.policy.require(principal, "delegation.revoke", fsp, "organisation.read")
-        delegation = self.r.iris.parse(delegation_value, "delegations")
-        graph, named = load_record(self.r.store, delegation) if delegation is not None else (Graph(), None)
+        fsp = self.organisations.parse(org_value)
+        self.policy.require(principal, "delegation.revoke", fsp, "organisation.read")
+        delegation = self.iris.parse(delegation_value, "delegations")
+        graph, named = load_record(self.store, delegation) if delegation is not None else (Graph(), None)
         if delegation is None or named is None or graph.value(delegation, FMAR.delegatedBy) != fsp:
             raise NotFound("no such delegation")
         after = self._revoke(principal, "delegation.revoke", fsp, delegation, graph, named, reason, request_id)
@@ -174,7 +179,7 @@ class Platforms:
                 raise Conflict("already revoked")
 
         after = with_status(before, record, REVOKED)
-        self.r.write.commit(Change(operation, principal, org, [RecordChange(record, named, before, after)],
+        self.write.commit(Change(operation, principal, org, [RecordChange(record, named, before, after)],
                                    reason=reason, request_id=request_id, read_operation="organisation.read",
                                    checks=[still_active]))
         return after

@@ -1,13 +1,16 @@
 """The store layer: the only code that touches a triplestore.
 
-Services speak rdflib terms; :class:`GraphStore` is the interface a remote SPARQL
-backend can implement later, and :class:`~fmar.store.oxigraph.OxigraphStore` is the
-embedded implementation (on disk, or in memory for tests).
+:class:`GraphStore` is the core every backend must have: SPARQL reads (values bound by substitution, never
+written into the query text), one atomic write of N-Quads, and the named graphs. What only some backends can
+do is a capability of its own: :class:`Updatable` (SPARQL Update, and its rehearsal on a copy),
+:class:`Dumpable` (a graph streamed out in constant memory) and :class:`Isolating` (untrusted queries run
+where they can be stopped). :func:`open_store` gives the embedded Oxigraph store, which has them all; nothing
+outside this package names the implementation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -21,6 +24,10 @@ Row = dict[str, Node]
 
 class SparqlSyntaxError(ValueError):
     """The store could not parse a SPARQL query or update."""
+
+
+class QueryStopped(RuntimeError):
+    """An isolated query ran past its time limit and was stopped."""
 
 
 @dataclass
@@ -44,11 +51,12 @@ class Answer:
 
 
 class GraphStore(Protocol):
-    """What the registry needs from a quad store."""
+    """What every backend must do for the registry."""
 
     def select(self, query: str, *, bindings: Mapping[str, Node] | None = None,
                graphs: Sequence[URIRef] | None = None) -> list[Row]:
-        """Run a SELECT; ``graphs`` (when given) is the union default graph and the only named graphs."""
+        """Run a SELECT; ``bindings`` are substituted for variables the query projects; ``graphs`` (when given)
+        is the union default graph and the only named graphs (otherwise every graph)."""
 
     def ask(self, query: str, *, bindings: Mapping[str, Node] | None = None,
             graphs: Sequence[URIRef] | None = None) -> bool:
@@ -58,45 +66,70 @@ class GraphStore(Protocol):
                   graphs: Sequence[URIRef] | None = None) -> Graph:
         """Run a CONSTRUCT into an rdflib graph."""
 
-    def graph(self, name: URIRef) -> Graph:
-        """Every triple of one named graph."""
-
-    def apply(self, remove: Iterable[Quad], add: Iterable[Quad]) -> None:
-        """Remove then add quads in one atomic write."""
-
-    def canonical(self, nquads: str) -> str:
-        """N-Quads as the store gives them back once written (typed literals in canonical form), unordered."""
-
-    def dump_graph(self, name: str, sink: Callable[[bytes], object]) -> None:
-        """One named graph as N-Triples (as Oxigraph writes them), a chunk at a time into ``sink``."""
-
-    def add_nquads(self, text: str) -> None:
-        """Add many quads, given as N-Quads text, fast (a bulk load): for batches of new records."""
-
     def answer(self, query: str, *, default_graphs: Sequence[str] | None, named_graphs: Sequence[str] | None,
-               base_iri: str | None = None) -> Answer:
+               base_iri: str | None = None, bindings: Mapping[str, Node] | None = None) -> Answer:
         """Run a SPARQL query on a dataset of named graphs (IRIs): ``default_graphs`` merged as the default
         graph (None: every graph), ``named_graphs`` for ``GRAPH`` (None: every graph). Raises
         :class:`SparqlSyntaxError`."""
 
-    def run_update(self, update: str, base_iri: str | None = None) -> None:
-        """Run a SPARQL update, atomically, under the write lock. Raises :class:`SparqlSyntaxError`."""
-
-    def rehearse(self, update: str, base_iri: str | None, graphs: Sequence[str]) -> tuple[list[str], list[str]]:
-        """What ``update`` would remove and add (N-Quads lines), run on a copy of the default graph and ``graphs``."""
-
-    def graph_names(self) -> tuple[str, ...]:
-        """The IRIs of the named graphs in the store (the same tuple until the graphs change)."""
+    def graph(self, name: URIRef) -> Graph:
+        """Every triple of one named graph."""
 
     def graph_nquads(self, name: str) -> str:
         """Every triple of one named graph, as N-Triples text."""
 
-    def load(self, paths: Sequence[Path], graph: URIRef, extra: Sequence[Quad] = ()) -> None:
-        """Replace a named graph with the contents of RDF files, atomically, adding ``extra`` quads (its audit
-        event) in the same write."""
+    def graph_names(self) -> tuple[str, ...]:
+        """The IRIs of the named graphs in the store (the same tuple until the graphs change)."""
+
+    def write(self, removed: str, added: str) -> None:
+        """Remove then add quads, each given as N-Quads text, in one atomic write."""
+
+    def replace_graph(self, name: URIRef, paths: Sequence[Path], added: str = "") -> None:
+        """Replace a named graph with the contents of RDF files, atomically, adding ``added`` (N-Quads: its
+        audit event) in the same write."""
 
     def quads(self) -> Iterator[Quad]:
         """Every quad in the store (tests and exports)."""
 
     def close(self) -> None:
         """Flush and release the store."""
+
+
+class Updatable(Protocol):
+    """A backend that runs SPARQL Update."""
+
+    def run_update(self, update: str, base_iri: str | None = None) -> None:
+        """Run a SPARQL update, atomically. Raises :class:`SparqlSyntaxError`."""
+
+    def rehearse(self, update: str, base_iri: str | None, graphs: Sequence[str]) -> tuple[list[str], list[str]]:
+        """What ``update`` would remove and add (N-Quads lines), run on a copy of the default graph and ``graphs``."""
+
+
+class Dumpable(Protocol):
+    """A backend that streams a whole graph out in constant memory."""
+
+    def dump_graph(self, name: str, sink: Callable[[bytes], object]) -> None:
+        """One named graph as N-Triples (as Oxigraph writes them), a chunk at a time into ``sink``."""
+
+
+class Isolating(Protocol):
+    """A backend that runs untrusted queries where they can be stopped: past ``timeout`` seconds the query is
+    stopped and whatever ran it is freed (:class:`QueryStopped`)."""
+
+    def isolated_answer(self, query: str, *, default_graphs: Sequence[str] | None,
+                        named_graphs: Sequence[str] | None, base_iri: str | None, timeout: float,
+                        row_cap: int) -> Answer:
+        """:meth:`GraphStore.answer`, read in full (at most ``row_cap`` + 1 rows or triples) where it can be
+        stopped."""
+
+
+class Store(GraphStore, Updatable, Dumpable, Isolating, Protocol):
+    """A backend with every capability (the embedded Oxigraph store)."""
+
+
+def open_store(path: Path | None, *, read_only: bool = False, query_workers: int = 0) -> Store:
+    """The embedded store: on disk at ``path`` (``read_only`` beside a process that writes it), or in memory.
+    ``query_workers`` processes run isolated queries (on disk only; in memory they run in a thread)."""
+    from fmar.store.oxigraph import OxigraphStore
+
+    return OxigraphStore(path, read_only=read_only, query_workers=query_workers)

@@ -4,7 +4,7 @@ pyshacl rebuilds its view of the shapes and of the data on every call, which cap
 few hundred small records a second. This engine compiles the shapes graph once into plain
 checks over facts whose terms are N-Triples strings (:mod:`fmar.ntriples`): the SHACL Core
 constraint components run in Python over each record's facts, and SPARQL-based constraints
-run in Oxigraph (through :class:`fmar.store.oxigraph.Staging`) over a whole batch at once. It
+run in Oxigraph (through :class:`fmar.store.staging.Staging`) over a whole batch at once. It
 reports exactly what :class:`fmar.validation.shacl.Validator` (pyshacl) reports;
 ``tests/validation/test_engine_conformance.py`` holds the two to that.
 

@@ -12,18 +12,19 @@ from rdflib import Graph, URIRef
 from fmar.access.principal import Principal
 from fmar.api import ids  # noqa: F401 - registers the {…:fmarid} path convertor before any route
 from fmar.api.negotiation import record_response
+from fmar.audit.history import History
+from fmar.jsonld import JsonLdContext
 from fmar.records import etag
-from fmar.registry import Registry
 
 
-def respond(request: Request, registry: Registry, record: URIRef, graph: Graph, *, status: int = 200,
+def respond(request: Request, context: JsonLdContext, record: URIRef, graph: Graph, *, status: int = 200,
             location: str | None = None, extra: dict[str, Any] | None = None,
             headers: dict[str, str] | None = None) -> Response:
     """A record as JSON-LD, Turtle, N-Triples or RDF/XML, with its ETag (and Location when created)."""
     headers = {"ETag": etag(graph), **(headers or {})}
     if location:
         headers["Location"] = location
-    body = {**registry.context.write(graph, record), **(extra or {})}
+    body = {**context.write(graph, record), **(extra or {})}
     return record_response(request, graph, record, body, status=status, headers=headers)
 
 
@@ -32,10 +33,10 @@ def location(request: Request, collection: str, record: str) -> str:
     return f"{request.base_url}{collection}/{record.rstrip('/').rsplit('/', 1)[-1]}"
 
 
-def collection(registry: Registry, items: list[tuple[URIRef, Graph]], next_url: str | None = None) -> dict[str, Any]:
+def collection(context: JsonLdContext, items: list[tuple[URIRef, Graph]], next_url: str | None = None) -> dict[str, Any]:
     """A page of records as one JSON-LD document."""
-    body: dict[str, Any] = {"@context": registry.context.deployment_url,
-                            "items": [_without_context(registry.context.write(g, r)) for r, g in items]}
+    body: dict[str, Any] = {"@context": context.deployment_url,
+                            "items": [_without_context(context.write(g, r)) for r, g in items]}
     if next_url:
         body["next"] = next_url
     return body
@@ -45,10 +46,10 @@ def _without_context(node: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in node.items() if k != "@context"}
 
 
-def respond_as_of(request: Request, registry: Registry, principal: Principal, collection: str, value: str,
-                  as_of: str) -> Response:
+def respond_as_of(request: Request, context: JsonLdContext, history: History, principal: Principal, collection: str,
+                  value: str, as_of: str) -> Response:
     """A record as it was recorded at ``as_of`` (``?asOf=``), in every format the current record has, with the
     time of the version shown as ``Memento-Datetime`` (RFC 7089)."""
-    record, graph, recorded = registry.history.as_of(principal, collection, value, as_of)
+    record, graph, recorded = history.as_of(principal, collection, value, as_of)
     shown = datetime.fromisoformat(recorded.replace("Z", "+00:00"))
-    return respond(request, registry, record, graph, headers={"Memento-Datetime": format_datetime(shown, usegmt=True)})
+    return respond(request, context, record, graph, headers={"Memento-Datetime": format_datetime(shown, usegmt=True)})

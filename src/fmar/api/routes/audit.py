@@ -11,13 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from rdflib import URIRef
 
-from fmar.access.principal import Principal
-from fmar.api.deps import Caller, Reg, operation
+from fmar.api.deps import AuditDep, Caller, ContextDep, HistoryDep, SettingsDep, operation
 from fmar.audit.chain import Head
 from fmar.audit.history import Version, version_document
 from fmar.audit.trail import EventFilter
+from fmar.config import Settings
 from fmar.errors import BadRequest
-from fmar.registry import Registry
+from fmar.jsonld import JsonLdContext
 
 router = APIRouter(tags=["audit"])
 
@@ -28,17 +28,11 @@ def _context(path: Path) -> dict[str, Any]:
     return context
 
 
-def history(registry: Registry, principal: Principal, collection: str, value: str) -> dict[str, Any]:
-    """A record's history document: its versions the caller may see, oldest first."""
-    record, versions = registry.history.versions(principal, collection, value)
-    return history_document(registry, record, versions)
-
-
-def history_document(registry: Registry, record: URIRef, versions: list[Version]) -> dict[str, Any]:
+def history_document(settings: Settings, context: JsonLdContext, record: URIRef, versions: list[Version]) -> dict[str, Any]:
     """Versions as one JSON-LD document (``data/history-context.jsonld``)."""
-    return {"@context": _context(registry.settings.resource("data", "history-context.jsonld")),
+    return {"@context": _context(settings.resource("data", "history-context.jsonld")),
             "id": f"{record}/history", "record": str(record),
-            "versions": [version_document(v, registry.context.term_for.get) for v in versions]}
+            "versions": [version_document(v, context.term_for.get) for v in versions]}
 
 
 #: The record types with a history route, ``/{collection}/{id}/history``, and what each route says of itself.
@@ -54,8 +48,10 @@ _HISTORY_DOC = "Every version the caller may see, oldest first, as JSON-LD: `ver
 
 
 def _history_route(collection: str) -> Callable[..., dict[str, Any]]:
-    def read_history(principal: Caller, registry: Reg, record_id: str) -> dict[str, Any]:
-        return history(registry, principal, collection, record_id)
+    def read_history(principal: Caller, history: HistoryDep, context: ContextDep, settings: SettingsDep,
+                     record_id: str) -> dict[str, Any]:
+        record, versions = history.versions(principal, collection, record_id)
+        return history_document(settings, context, record, versions)
     return read_history
 
 
@@ -66,7 +62,7 @@ for _collection, _summary in HISTORIES.items():
 
 
 @router.get("/audit", **operation("audit.read"))
-def find_events(request: Request, principal: Caller, registry: Reg,
+def find_events(request: Request, principal: Caller, audit: AuditDep, settings: SettingsDep,
                 record: Annotated[str | None, Query(description="A record's IRI: its events.")] = None,
                 actor: Annotated[str | None, Query(description="A user or organisation (ID or IRI), or a token "
                                                                "subject: the events it made.")] = None,
@@ -80,8 +76,8 @@ def find_events(request: Request, principal: Caller, registry: Reg,
     """Audit events in chain order, a page at a time: every event for the admin and the regulator; the events
     of the caller's organisation otherwise, or of a record whose history the caller may read."""
     query = EventFilter(record, actor, operation_name, start, end, after, limit)
-    items, cursor = registry.audit.events(principal, query)
-    body: dict[str, Any] = {"@context": _context(registry.settings.resource("data", "history-context.jsonld")),
+    items, cursor = audit.events(principal, query)
+    body: dict[str, Any] = {"@context": _context(settings.resource("data", "history-context.jsonld")),
                             "items": items}
     if cursor is not None:
         body["next"] = str(request.url.include_query_params(after=cursor))
@@ -89,7 +85,7 @@ def find_events(request: Request, principal: Caller, registry: Reg,
 
 
 @router.get("/audit/verify", **operation("audit.verify"))
-def verify_chain(principal: Caller, registry: Reg,
+def verify_chain(principal: Caller, audit: AuditDep,
                  sequence: Annotated[int | None, Query(ge=1, description="A head exported earlier: its sequence…")]
                  = None,
                  hash_: Annotated[str | None, Query(alias="hash", description="…and its hash.")] = None,
@@ -100,10 +96,10 @@ def verify_chain(principal: Caller, registry: Reg,
     if (sequence is None) != (hash_ is None):
         raise BadRequest("give both sequence and hash of the exported head, or neither")
     expected = Head(sequence, hash_) if sequence is not None and hash_ is not None else None
-    return registry.audit.verify(principal, expected).as_dict()
+    return audit.verify(principal, expected).as_dict()
 
 
 @router.get("/audit/head", **operation("audit.verify"))
-def chain_head(principal: Caller, registry: Reg) -> dict[str, Any]:
+def chain_head(principal: Caller, audit: AuditDep) -> dict[str, Any]:
     """The newest event's sequence and hash: keep it, and check the chain against it later."""
-    return registry.audit.head(principal).as_dict()
+    return audit.head(principal).as_dict()

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from fmar.api.deps import Public, Reg, operation
+from fmar.api.deps import PlatformsDep, Public, operation
 from fmar.spum.platforms import OAuthError
 
 router = APIRouter(tags=["auth"])
@@ -45,7 +45,7 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
         "grant_type": {"type": "string", "enum": ["client_credentials"]},
         "client_id": {"type": "string"}, "client_secret": {"type": "string"},
         "scope": {"type": "string"}}}}}}))
-async def token(request: Request, _: Public, registry: Reg) -> JSONResponse:
+async def token(request: Request, _: Public, platforms: PlatformsDep) -> JSONResponse:
     """Exchange a platform's client credentials (HTTP Basic or form fields) for a bearer token."""
     authorization = request.headers.get("authorization")
     try:
@@ -68,7 +68,7 @@ async def token(request: Request, _: Public, registry: Reg) -> JSONResponse:
             if not values.get("client_id") or not values.get("client_secret"):
                 raise OAuthError("invalid_client", "client authentication is required", 401)
             credentials = (values["client_id"], values["client_secret"])
-        access_token, ttl = await run_in_threadpool(registry.platforms.issue_token, *credentials)
+        access_token, ttl = await run_in_threadpool(platforms.issue_token, *credentials)
     except OAuthError as error:
         return _oauth_error(error)
     return JSONResponse({"access_token": access_token, "token_type": "Bearer", "expires_in": ttl},

@@ -1,0 +1,68 @@
+"""The validation staging store: an in-memory Oxigraph where SPARQL constraints meet submissions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+
+import pyoxigraph as ox
+from rdflib.term import Node
+
+from fmar.ntriples import term
+from fmar.store.terms import to_rdflib
+
+
+class Staging:
+    """An in-memory Oxigraph holding the reference data, where SPARQL constraints meet submissions.
+
+    Each call puts the submitted triples (N-Triples terms) in a graph of its own, runs the queries
+    over that graph and the reference, and drops it; calls may run concurrently.
+    """
+
+    REFERENCE = ox.NamedNode("urn:fmar:staging:reference")
+    #: Calls with at least this many quads (a bulk batch) get a store of their own: a bulk load, nothing to remove.
+    LARGE_QUADS = 2000
+    #: The small-call store is rebuilt this often (a removed graph leaves tombstones behind).
+    RENEW_EVERY = 256
+
+    def __init__(self, reference: Iterable[tuple[Node, Node, Node]]) -> None:
+        self._reference = "".join(f"{term(s)} {term(p)} {term(o)} {self.REFERENCE} .\n"
+                                  for s, p, o in reference).encode()
+        self._store = self._fresh()
+        self._calls = 0
+
+    def _fresh(self) -> ox.Store:
+        store = ox.Store()
+        store.bulk_load(input=self._reference, format=ox.RdfFormat.N_QUADS)
+        return store
+
+    def select_over(self, sources: Sequence[Mapping[str, Mapping[str, list[str]]]], queries: Sequence[str],
+                    predicates: frozenset[str] | None = None) -> list[list[dict[str, Node]]]:
+        """Each SELECT's rows over the reference and the facts of ``sources`` (subject → predicate → objects,
+        N-Triples terms), of which only the triples of ``predicates`` are staged when given."""
+        graph = ox.NamedNode(f"urn:fmar:staging:{uuid.uuid4()}")
+        lines = [f"{s} {p} {o} {graph} .\n" for facts in sources for s, po in facts.items() for p, objects in po.items()
+                 if predicates is None or p in predicates for o in objects]
+        text = "".join(lines).encode()
+        if len(lines) >= self.LARGE_QUADS:
+            store = self._fresh()
+            store.bulk_load(input=text, format=ox.RdfFormat.N_QUADS, lenient=True)  # IRIs checked on reading
+            return self._answers(store, graph, queries)
+        self._calls += 1
+        if self._calls % self.RENEW_EVERY == 0:  # removed graphs leave tombstones that slow every query
+            self._store = self._fresh()
+        store = self._store
+        store.load(input=text, format=ox.RdfFormat.N_QUADS)
+        try:
+            return self._answers(store, graph, queries)
+        finally:
+            store.remove_graph(graph)
+
+    def _answers(self, store: ox.Store, graph: ox.NamedNode, queries: Sequence[str]) -> list[list[dict[str, Node]]]:
+        answers = []
+        for query in queries:
+            result = store.query(query, default_graph=[self.REFERENCE, graph])
+            assert isinstance(result, ox.QuerySolutions)  # noqa: S101 - SELECT queries only
+            names = [v.value for v in result.variables]
+            answers.append([{n: to_rdflib(row[n]) for n in names if row[n] is not None} for row in result])
+        return answers
