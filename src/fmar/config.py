@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     resource_dir: Path = Field(default=REPO_ROOT, description="Where ontology/, shapes/ and data/ live.")
     max_body_bytes: int = Field(default=1_048_576, description="Largest request body accepted (413 above).")
     bulk_max_body_bytes: int = Field(default=32 * 1_048_576, description="Largest bulk upload (413 above).")
+    bulk_batch_size: int = Field(default=2000, ge=1, description="Records a bulk upload stores at a time (one audit "
+                                 "event each; a streamed report gives a batch's lines as it is stored).")
     token_ttl_seconds: int = Field(default=3600, description="Lifetime of tokens the registry issues.")
     token_issuer: str = Field(default="fmar", description="`iss` of tokens the registry issues or accepts.")
     token_audience: str = Field(default="fmar", description="`aud` of tokens the registry issues or accepts.")

@@ -71,13 +71,18 @@ class Registrations:
     def run(self, principal: Principal, rows: Iterable[Row], batch_size: int = BATCH_SIZE, request_id: str | None = None,
             tag: Callable[[int], str] | None = None) -> Iterator[RecordReport]:
         """Report lines in input order, a batch at a time as each batch commits (so a huge file needs little
-        memory, and a reader of the reports knows what is stored). ``tag`` names each batch's audit event from
-        the index of its last record (resumable imports)."""
+        memory). ``tag`` names each batch's audit event from the index of its last record (resumable imports)."""
+        for reports in self.batches(principal, rows, batch_size, request_id, tag):
+            yield from reports
+
+    def batches(self, principal: Principal, rows: Iterable[Row], batch_size: int = BATCH_SIZE,
+                request_id: str | None = None, tag: Callable[[int], str] | None = None) -> Iterator[list[RecordReport]]:
+        """:meth:`run`, a batch's report lines at a time, each as soon as its batch is stored; stop reading and
+        no further batch is stored."""
         self.policy.require_role(principal, OPERATION)
         with fewer_collections():
             for rows_of_batch, prepared in ahead(chunks(rows, batch_size), lambda b: self._prepare(principal, b)):
-                yield from self._commit(principal, rows_of_batch, prepared,
-                                        tag(rows_of_batch[-1][0]) if tag else request_id)
+                yield self._commit(principal, rows_of_batch, prepared, tag(rows_of_batch[-1][0]) if tag else request_id)
 
     def resume_point(self, import_id: str) -> int:
         """The index of the last record an earlier run of this import committed (-1 if none)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -21,6 +21,7 @@ from fmar.api.deps import (
     MergePatch,
     RegistrationsDep,
     RequestIdDep,
+    SettingsDep,
     fields,
     operation,
 )
@@ -52,7 +53,7 @@ NDJSON = "application/x-ndjson"
     "text/csv": {"schema": {"type": "string", "description": "a header row of data dictionary terms, then one asset a row"}},
 }}))
 async def register_assets_in_bulk(request: Request, principal: Caller, registrations: RegistrationsDep,
-                                  context: ContextDep, request_id: RequestIdDep) -> Response:
+                                  context: ContextDep, settings: SettingsDep, request_id: RequestIdDep) -> Response:
     """Register many assets: NDJSON or CSV. Answers 200 with a `summary` and one report line per record
     (`index`, `status` created/rejected/duplicate, `id`, `violations`); a bad record never blocks the others.
 
@@ -65,21 +66,29 @@ async def register_assets_in_bulk(request: Request, principal: Caller, registrat
                                                                              "application/ndjson"))
     raw = await request.body()
     rows = read_ndjson(raw.splitlines()) if BULK_TYPES[media] == "ndjson" else read_csv(csv_lines(raw), context.terms)
+    batches = registrations.batches(principal, rows, settings.bulk_batch_size, request_id)
     if streamed:
-        return StreamingResponse(_streamed(registrations.run(principal, rows, request_id=request_id)), media_type=NDJSON)
-    reports = await run_in_threadpool(lambda: list(registrations.run(principal, rows, request_id=request_id)))
+        return StreamingResponse(_streamed(request, batches), media_type=NDJSON)
+    reports = await run_in_threadpool(lambda: [report for batch in batches for report in batch])
     return Response(json.dumps({"summary": summary(reports), "records": [r.as_dict() for r in reports]}),
                     media_type="application/json")
 
 
-def _streamed(reports: Iterator[RecordReport]) -> Iterator[bytes]:
-    """Report lines as the batches commit (starlette reads a synchronous iterator in its thread pool), then the
-    summary; if the client goes away, no further batch is read or stored."""
+async def _streamed(request: Request, batches: Iterator[list[RecordReport]]) -> AsyncIterator[bytes]:
+    """Each batch's report lines as soon as it is stored (each batch in the thread pool), then the summary. When
+    the client has gone, no further batch is stored: the lines it received name everything stored but, at most,
+    the batch that was being stored as it went (its audit event carries the request's X-Request-ID)."""
     seen: list[RecordReport] = []
-    for report in reports:
-        seen.append(report)
-        yield (json.dumps(report.as_dict()) + "\n").encode()
-    yield (json.dumps({"summary": summary(seen)}) + "\n").encode()
+    try:
+        while not await request.is_disconnected():
+            reports = await run_in_threadpool(next, batches, None)
+            if reports is None:
+                yield (json.dumps({"summary": summary(seen)}) + "\n").encode()
+                return
+            seen += reports
+            yield "".join(json.dumps(report.as_dict()) + "\n" for report in reports).encode()
+    finally:
+        await run_in_threadpool(getattr(batches, "close", lambda: None))
 
 
 @router.get("/assets/export", **operation("asset.export"))
