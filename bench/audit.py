@@ -25,8 +25,8 @@ from machine import describe  # noqa: E402
 BASE = "http://127.0.0.1:8000/"
 
 
-def registry_at(path: Path, audited: bool = True) -> Any:
-    """A registry over a fresh data directory, with one FSP; without audit events when ``audited`` is False."""
+def registry_at(path: Path, audited: bool = True) -> tuple[Any, Any]:
+    """A registry over a fresh data directory, and its one FSP; without audit events when ``audited`` is False."""
     from fmar.access.principal import SYSTEM
     from fmar.bootstrap import load_reference
     from fmar.config import Settings
@@ -37,11 +37,12 @@ def registry_at(path: Path, audited: bool = True) -> Any:
     load_reference(registry.write, registry.iris, registry.settings)
     demo = json.loads(registry.settings.resource("data", "demo", "demo.json").read_text(encoding="utf-8"))
     org, _ = registry.organisations.create(SYSTEM, demo["organisations"]["fsp"])
-    registry.bench_org = org
     if not audited:  # the write path with no event: what the audit costs is the difference
-        registry.write.sealed = lambda info, removed, added: (BASE + "audit/none", [])
-        registry.write.chain.advance_to = lambda event: None
-    return registry
+        def unaudited(info: Any, removed: Any, added: Any, changes: Any = None) -> str:
+            registry.store.write("".join(removed), "".join(added))
+            return BASE + "audit/none"
+        registry.write._write = unaudited
+    return registry, org
 
 
 def registrations(tmp: Path, count: int, rounds: int) -> dict[str, list[float]]:
@@ -52,9 +53,9 @@ def registrations(tmp: Path, count: int, rounds: int) -> dict[str, list[float]]:
     rates: dict[str, list[float]] = {"audited": [], "unaudited": []}
     for n in range(rounds):
         for mode in ("audited", "unaudited") if n % 2 == 0 else ("unaudited", "audited"):
-            registry = registry_at(tmp / f"reg-{mode}-{n}", audited=mode == "audited")
-            fsp = Principal(role="fsp", subject="bench", org=registry.bench_org, org_admin=True, asset_manager=True)
-            bodies = list(generate(count, str(registry.bench_org), seed=7 + n))
+            registry, org = registry_at(tmp / f"reg-{mode}-{n}", audited=mode == "audited")
+            fsp = Principal(role="fsp", subject="bench", org=org, org_admin=True, asset_manager=True)
+            bodies = list(generate(count, str(org), seed=7 + n))
             started = time.perf_counter()
             for body in bodies:
                 registry.registrations.register(fsp, body)
@@ -87,23 +88,23 @@ def verify_many(tmp: Path, count: int) -> dict[str, float]:
     from fmar.audit.chain import Chain
     from fmar.audit.verify import verify
     from fmar.iris import Iris
-    from fmar.store.oxigraph import OxigraphStore
+    from fmar.store import open_store
 
     path = tmp / "chain"
-    store, iris = OxigraphStore(path), Iris(BASE)
+    store, iris = open_store(path), Iris(BASE)
     chain = Chain(store, iris)
     started = time.perf_counter()
     batch: list[str] = []
     for text in synthetic_events(iris, chain, count):
         batch.append(text)
         if len(batch) == 20_000:
-            store.add_nquads("".join(batch))
+            store.write("", "".join(batch))
             batch = []
     if batch:
-        store.add_nquads("".join(batch))
+        store.write("", "".join(batch))
     store.close()
     written = time.perf_counter() - started
-    store = OxigraphStore(path, read_only=True)
+    store = open_store(path, read_only=True)
     chunks = 0
 
     def count_bytes(chunk: bytes) -> None:
@@ -127,10 +128,10 @@ def as_of(tmp: Path, versions: int, repeat: int) -> dict[str, float]:
     from fmar.access.principal import SYSTEM
     from fmar.arm.generator import generate
 
-    registry = registry_at(tmp / "asof")
-    for body in generate(2000, str(registry.bench_org), seed=3):  # other assets beside it
+    registry, org = registry_at(tmp / "asof")
+    for body in generate(2000, str(org), seed=3):  # other assets beside it
         registry.registrations.register(SYSTEM, body)
-    asset, _ = registry.registrations.register(SYSTEM, next(generate(1, str(registry.bench_org), seed=4, start=5000)))
+    asset, _ = registry.registrations.register(SYSTEM, next(generate(1, str(org), seed=4, start=5000)))
     value = registry.iris.identifier(asset)
     times = []
     for n in range(versions - 1):

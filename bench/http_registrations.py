@@ -22,7 +22,8 @@ import json, sys
 from pathlib import Path
 from fmar.access.principal import SYSTEM
 from fmar.config import Settings
-from fmar.registry import Registry, build
+import fmar.registry
+build = getattr(fmar.registry, 'build', None) or fmar.registry.Registry  # this code, or an earlier one
 registry = build(Settings(data_dir=Path(sys.argv[1]), base_iri=sys.argv[2]))
 demo = json.loads(registry.settings.resource("data", "demo", "demo.json").read_text())
 org, _ = registry.organisations.create(SYSTEM, demo["organisations"]["fsp"])

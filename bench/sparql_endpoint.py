@@ -43,11 +43,13 @@ from pathlib import Path
 from fmar.access.principal import SYSTEM
 from fmar.arm.generator import generate
 from fmar.config import Settings
-from fmar.registry import Registry, build
+import fmar.registry
+build = getattr(fmar.registry, 'build', None) or fmar.registry.Registry  # this code, or an earlier one
 registry = build(Settings(data_dir=Path(sys.argv[1]), base_iri=sys.argv[2]))
 demo = json.loads(registry.settings.resource("data", "demo", "demo.json").read_text())
 org, _ = registry.organisations.create(SYSTEM, demo["organisations"]["fsp"])
-reports = list(registry.registrations.run(SYSTEM, ((i, b, None) for i, b in enumerate(generate(int(sys.argv[3]), str(org))))))
+bulk = getattr(registry, 'registrations', None) or registry.bulk
+reports = list(bulk.run(SYSTEM, ((i, b, None) for i, b in enumerate(generate(int(sys.argv[3]), str(org))))))
 print(json.dumps([r.id for r in reports[:500]]))
 registry.close()
 """

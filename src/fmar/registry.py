@@ -97,9 +97,11 @@ def build(settings: Settings, store: Store | None = None, companies: CompanyVeri
     limits = Limits(settings.sparql_time_limit, settings.sparql_row_cap, settings.sparql_workers)
     budget = Budget(settings.sparql_anonymous_queries, settings.sparql_anonymous_seconds,
                     settings.sparql_anonymous_window, max(1, settings.sparql_workers - 1))
+    auth = Authenticator(store, tokens, iris)
+    write.listeners.append(auth.changed)
     return Registry(
         settings=settings, iris=iris, store=store, context=context, policy=policy, catalogue=catalogue, write=write,
-        tokens=tokens, auth=Authenticator(store, tokens, iris), organisations=organisations,
+        tokens=tokens, auth=auth, organisations=organisations,
         users=Users(store, iris, context, policy, write, organisations),
         platforms=Platforms(store, iris, context, policy, write, organisations, tokens, settings.token_ttl_seconds),
         assets=assets, registrations=Registrations(store, iris, policy, write, reader, uniqueness, view),

@@ -186,15 +186,32 @@ class WritePath:
         self.chain = Chain(store, iris)
         #: Held from the checks that read the store to the write: writes are one at a time.
         self.lock = threading.RLock()
+        #: Told the operation of every write made (after it is made): what caches what the store held listens.
+        self.listeners: list[Callable[[str], None]] = []
+        #: What :meth:`linked` read of each record, kept until a write could change it.
+        self._linked: dict[URIRef, Graph] = {}
+
+    def _made(self, operation: str) -> None:
+        if operation != "asset.create":  # a new asset changes no record read before (only found ones are kept)
+            self._linked = {}
+        for listener in self.listeners:
+            listener(operation)
 
     # ------------------------------------------------------------------ what the checks read
 
     def linked(self, subjects: set[Node], objects: set[URIRef]) -> Graph:
-        """Type, status and roles of the registry's records that ``objects`` name (beyond ``subjects``)."""
+        """Type, status and roles of the registry's records that ``objects`` name (beyond ``subjects``); those
+        found are kept until a write could change them (every write but a new asset's)."""
         graph = new_graph()
+        kept = self._linked
         for obj in objects - subjects:
             if str(obj).startswith(self.iris.base):
-                graph += self.store.construct(_REFERENCED, bindings={"r": obj})
+                facts = kept.get(obj)
+                if facts is None:
+                    facts = self.store.construct(_REFERENCED, bindings={"r": obj})
+                    if len(facts) and len(kept) < 10_000:
+                        kept[obj] = facts
+                graph += facts
         return graph
 
     def check(self, data: Graph, focus: Sequence[Node], justification: str | None,
@@ -220,6 +237,7 @@ class WritePath:
         sealed = self.chain.seal(event, quads)
         self.store.write("".join(removed), "".join(added) + "".join(quad_line(*q) for q in sealed))
         self.chain.advance_to(event)
+        self._made(info.operation)
         return event
 
     def head(self) -> Head:
@@ -369,6 +387,7 @@ class WritePath:
             data = " ".join(f"GRAPH <{g}> {{ {quad_line(s, p, o)[:-2]} }}" for s, p, o, g in audit)
             self.store.run_update(f"{update}\n;\nINSERT DATA {{ {data} }}", base_iri)
             self.chain.advance_to(event)
+            self._made("sparql.update")
         self.catalogue.reload()  # the update may have changed shapes, code lists or reference data
         return event
 
@@ -388,6 +407,7 @@ class WritePath:
             sealed = self.chain.seal(event, quads)
             self.store.replace_graph(graph, files, "".join(quad_line(*q) for q in sealed))
             self.chain.advance_to(event)
+            self._made("reference.load")
         self.catalogue.reload()
         return event
 

@@ -55,28 +55,29 @@ change sets):
 | ``GET /store?graph=``, a restricted graph                          | ``store.read``                         |
 | ``GET /views/assets``, showing restricted facts                    | ``view.read``                          |
 
-Service and command-line paths (``write.commit``, ``commit_batch``, ``run_update``, ``log_read``,
-``store.apply``, ``add_nquads`` in ``src/fmar``):
+Service and command-line paths (every write of ``src/fmar`` goes through ``WritePath._write`` → ``store.write``,
+or ``load_graph`` → ``store.replace_graph``, or ``run_update`` → ``store.run_update``):
 
 | path                                                   | ``fmar:operation``                               |
 |--------------------------------------------------------|--------------------------------------------------|
-| ``WritePath.commit`` → ``store.apply``, called by      | each operation of the first table (but bulk      |
+| ``WritePath.commit``, called by                        | each operation of the first table (but           |
 | ``spum/organisations.py``, ``spum/users.py``,          | ``asset.create`` and ``sparql.update``): one     |
 | ``spum/platforms.py``, ``arm/assets.py``,              | event a ``Change``                               |
 | ``arm/categories.py``                                  |                                                  |
-| ``commit_batch`` → ``store.add_nquads`` (``arm/bulk``) | ``asset.create``, one event a batch              |
+| ``WritePath.commit_batch`` (``arm/registration``)      | ``asset.create``: one event a batch (a single    |
+|                                                        | registration is a batch of one)                  |
 | ``WritePath.run_update`` → ``store.run_update``        | ``sparql.update``                                |
 | (``sparql/endpoint.py``)                               |                                                  |
-| ``WritePath.log_read`` → ``store.apply``               | ``asset.export``, ``sparql.query``,              |
+| ``WritePath.log_read``                                 | ``asset.export``, ``sparql.query``,              |
 | (``arm/export.py``, ``sparql/endpoint.py``, ``views``) | ``store.read``, ``view.read``                    |
-| ``fmar import FILE --org FSP`` (``BulkImport.run``)    | ``asset.create``, one event a batch, its         |
+| ``fmar import FILE --org FSP`` (``Registrations.run``) | ``asset.create``, one event a batch, its         |
 |                                                        | ``fmar:requestId`` ``import:{hash}-{org}:{last}``|
 | ``fmar export`` (``Export.stream``)                    | ``asset.export``                                 |
 | ``fmar init --demo`` (``demo.seed``, the services)     | ``organisation.create``, ``user.create``,        |
 |                                                        | ``client.create``, ``delegation.create``,        |
 |                                                        | ``asset.create``                                 |
-| ``fmar init``: the reference graphs                    | none at the last commit (``store.load``, outside |
-| (``bootstrap.load_reference``)                         | the write path); not tested here                 |
+| ``fmar init``: the reference graphs                    | ``reference.load``, one event a graph whose files|
+| (``bootstrap.load_reference`` → ``load_graph``)        | changed (``tests/audit/test_reference_load.py``) |
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from fmar.access.authenticate import Authenticator
 from fmar.access.policy import Policy
@@ -102,13 +103,16 @@ async def get_request_id(request: Request) -> str:
     return str(request.state.request_id)
 
 
-def caller(request: Request, policy: PolicyDep, auth: Annotated[Authenticator, Depends(get_auth)]) -> Principal:
-    """The authenticated caller, allowed by the policy table to perform the route's operation (in the thread
-    pool: resolving a token reads the store)."""
+async def caller(request: Request, policy: PolicyDep, auth: Annotated[Authenticator, Depends(get_auth)]) -> Principal:
+    """The authenticated caller, allowed by the policy table to perform the route's operation. A principal the
+    authenticator still holds for the token costs no look-up; resolving one reads the store, in the thread pool."""
     name = route_operation(request.scope.get("route"))
     if name is None:
         raise Forbidden("this route declares no policy operation")  # fail closed
-    principal = auth.principal(request.headers.get("authorization"), request.headers.get("on-behalf-of"))
+    headers = request.headers.get("authorization"), request.headers.get("on-behalf-of")
+    principal = auth.kept(*headers)
+    if principal is None:
+        principal = await run_in_threadpool(auth.principal, *headers)
     policy.require_role(principal, name)
     return principal
 

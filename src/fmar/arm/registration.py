@@ -55,12 +55,13 @@ class Registrations:
         """One asset, validated in full; on success it is PendingValidation with a new FMAR Asset ID. Refused
         with 404/403 (policy), 409 (already registered) or 422 (validation)."""
         self.policy.require_role(principal, OPERATION)
-        new = self.reader.new(principal, body)
-        self.policy.require(principal, OPERATION, new.org, "asset.read", new.area)
-        item, keys = self._item(0, new)
-        batch = self.write.prepare(OPERATION, principal, [item], ahead=False)
-        [outcome] = self.write.commit_batch(batch, request_id=request_id,
-                                            screen=lambda items: self.uniqueness.screen(principal, items, {0: keys}))
+        with self.write.lock:  # one registration at a time: under the GIL, concurrent ones only contend
+            new = self.reader.new(principal, body)
+            self.policy.require(principal, OPERATION, new.org, "asset.read", new.area)
+            item, keys = self._item(0, new)
+            batch = self.write.prepare(OPERATION, principal, [item], ahead=False)
+            [outcome] = self.write.commit_batch(batch, request_id=request_id,
+                                                screen=lambda items: self.uniqueness.screen(principal, items, {0: keys}))
         if not outcome.accepted:
             raise _refusal(outcome)
         graph = new.graph()

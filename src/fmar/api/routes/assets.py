@@ -25,7 +25,7 @@ from fmar.api.deps import (
     fields,
     operation,
 )
-from fmar.api.routes import collection, location, respond, respond_as_of
+from fmar.api.routes import collection, in_lane, location, respond, respond_as_of
 from fmar.arm.assets import FILTERS
 from fmar.arm.bulk import RecordReport, csv_lines, read_csv, read_ndjson, summary
 from fmar.errors import UnsupportedMediaType
@@ -34,14 +34,16 @@ router = APIRouter(tags=["assets"])
 
 
 @router.post("/assets", status_code=201, **operation("asset.create"))
-def register_asset(request: Request, principal: Caller, registrations: RegistrationsDep, context: ContextDep,
-                   request_id: RequestIdDep, body: JsonObject) -> Response:
+async def register_asset(request: Request, principal: Caller, registrations: RegistrationsDep, context: ContextDep,
+                         request_id: RequestIdDep, body: JsonObject) -> Response:
     """Register an asset (JSON-LD or plain JSON, data dictionary terms). It starts PendingValidation.
 
     Soft rules answer 422 with `severity: Warning` entries; send them again with a `justification`
     to accept them (they are kept with the record)."""
-    asset, graph = registrations.register(principal, body, request_id)
-    return respond(request, context, asset, graph, status=201, location=location(request, "assets", asset))
+    def register() -> Response:
+        asset, graph = registrations.register(principal, body, request_id)
+        return respond(request, context, asset, graph, status=201, location=location(request, "assets", asset))
+    return await in_lane(register)
 
 
 BULK_TYPES = {"application/x-ndjson": "ndjson", "application/ndjson": "ndjson", "text/csv": "csv"}
