@@ -21,20 +21,25 @@ from machine import describe  # noqa: E402
 
 def run_import(data_dir: Path, source: Path, batch: int) -> dict[str, float]:
     """In this process: register every record of ``source`` through the bulk path (full validation)."""
+    import fmar.registry
     from fmar.access.principal import SYSTEM, Principal
     from fmar.arm.bulk import read_ndjson, summary
     from fmar.bootstrap import load_reference
     from fmar.config import Settings
-    from fmar.registry import build
     data_dir.mkdir(parents=True, exist_ok=True)
+    build = getattr(fmar.registry, "build", None) or fmar.registry.Registry  # this code, or an earlier one
     registry = build(Settings(data_dir=data_dir, base_iri="http://127.0.0.1:8000/"))
-    load_reference(registry.write, registry.iris, registry.settings)
+    try:
+        load_reference(registry.write, registry.iris, registry.settings)
+    except TypeError:
+        load_reference(registry)
     demo = json.loads(registry.settings.resource("data", "demo", "demo.json").read_text(encoding="utf-8"))
     org, _ = registry.organisations.create(SYSTEM, demo["organisations"]["fsp"])
     fsp = Principal(role="fsp", subject="bench", org=org, org_admin=True, asset_manager=True)
     started = time.perf_counter()
     with source.open(encoding="utf-8") as fh:
-        counts = summary(registry.registrations.run(fsp, read_ndjson(fh), batch))
+        bulk = getattr(registry, "registrations", None) or registry.bulk
+        counts = summary(bulk.run(fsp, read_ndjson(fh), batch))
     registry.close()
     seconds = time.perf_counter() - started
     return {"seconds": seconds, **counts, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

@@ -27,6 +27,7 @@ from fmar.config import Settings
 from fmar.iris import FMAR, Iris
 from fmar.jobs import Jobs
 from fmar.jsonld import JsonLdContext
+from fmar.paging import Pager
 from fmar.sparql.budget import Budget
 from fmar.sparql.endpoint import Limits, SparqlEndpoint
 from fmar.sparql.views import AssetView
@@ -72,7 +73,7 @@ def build(settings: Settings, store: Store | None = None, companies: CompanyVeri
     """Every service of a registry over ``store`` (by default the settings' store)."""
     iris = Iris(settings.base_iri)
     if store is None:
-        store = open_store(settings.store_path, query_workers=settings.sparql_workers)
+        store = open_store(settings.store_path, query_workers=settings.sparql_workers, journal=str(iris.graph("audit")))
     context = JsonLdContext(settings.resource("data", "context.jsonld"), iris.context_url)
     policy = Policy(settings.resource("data", "policy.csv"), iris)
     catalogue = Catalogue(store, iris, settings.validator, sorted(settings.resource("shapes").rglob("*.ttl")),
@@ -83,7 +84,8 @@ def build(settings: Settings, store: Store | None = None, companies: CompanyVeri
     reader = AssetReader(iris, context, catalogue)
     uniqueness = Uniqueness(store, iris, policy)
     organisations = Organisations(store, iris, context, policy, write, companies or make_verifier(settings))
-    assets = Assets(store, iris, context, policy, write, reader, uniqueness, view, settings.material_change_share)
+    pager = Pager(store)
+    assets = Assets(store, iris, context, policy, write, reader, uniqueness, view, pager, settings.material_change_share)
     history = History(store, policy, iris, {
         "assets": Kind("assets", "asset.read", Assets.target),
         "organisations": Kind("organisations", "organisation.read", lambda graph, org: (org, None)),
@@ -108,7 +110,7 @@ def build(settings: Settings, store: Store | None = None, companies: CompanyVeri
         categories=Categories(store, iris, policy, write, catalogue, history, export, jobs), export=export,
         history=history, audit=AuditTrail(store, policy, iris, write.head, history),
         sparql=SparqlEndpoint(store, policy, iris, write, limits, budget),
-        views=AssetView(store, policy, iris, context, write, settings.resource("data", "queries", "asset-view.rq")),
+        views=AssetView(store, policy, iris, context, write, pager, settings.resource("data", "queries", "asset-view.rq")),
         jobs=jobs)
 
 

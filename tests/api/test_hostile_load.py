@@ -84,6 +84,20 @@ def test_queries_past_the_time_limit_are_stopped_and_their_workers_freed(on_disk
     assert [a.status_code for a in many] == [200] * WORKERS
 
 
+def test_a_query_in_a_worker_sees_every_write_made_before_it(on_disk: tuple[Registry, str]) -> None:
+    """Workers hold the store opened read-only; each opens it again when a write it must see was made since."""
+    registry, base = on_disk
+    admin = {"Authorization": f"Bearer {registry.tokens.issue(role='admin', subject='mf')}"}
+    org, _ = registry.organisations.create(SYSTEM, org_body(companyNumber="81818181"))
+    for n in range(3):
+        asset, _ = registry.registrations.register(SYSTEM, asset_body(str(org), importMPAN=mpan(f"10000009{n:04d}"),
+                                                                      serialNumber=f"FRESH-{n}"))
+        for headers in (admin, {}):  # every graph (the audit trail too), and the public ones
+            ask = httpx.get(f"{base}/sparql", params={"query": f"ASK {{ <{asset}> ?p ?o }}"}, headers=headers,
+                            timeout=10)
+            assert ask.status_code == 200 and ask.json()["boolean"] is True, (n, headers, ask.text)
+
+
 def test_anonymous_callers_cannot_fill_the_pool(on_disk: tuple[Registry, str]) -> None:
     _, base = on_disk
     answers = _concurrently(WORKERS * 2, lambda: httpx.get(f"{base}/sparql", params={"query": PRODUCT}, timeout=60))

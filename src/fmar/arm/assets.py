@@ -21,11 +21,13 @@ from fmar.errors import BadRequest, Conflict, NotFound, PreconditionFailed, Unpr
 from fmar.iris import DCTERMS, FMAR, Iris, code
 from fmar.jsonld import JsonLdContext
 from fmar.ntriples import term
+from fmar.paging import Pager
 from fmar.records import (
     REGISTRY_SET,
     carry_over,
     etag,
     load_record,
+    load_records,
     merge_patch,
     pop_text,
     require_match,
@@ -70,10 +72,12 @@ class Assets:
     """The asset service."""
 
     def __init__(self, store: GraphStore, iris: Iris, context: JsonLdContext, policy: Policy, write: WritePath,
-                 reader: AssetReader, uniqueness: Uniqueness, view: PublicView, material_share: float) -> None:
+                 reader: AssetReader, uniqueness: Uniqueness, view: PublicView, pager: Pager,
+                 material_share: float) -> None:
         """``material_share``: the move of rated capacity that makes an update material."""
         self.store, self.iris, self.context, self.policy, self.write = store, iris, context, policy, write
-        self.reader, self.uniqueness, self.view, self.material_share = reader, uniqueness, view, material_share
+        self.reader, self.uniqueness, self.view, self.pager = reader, uniqueness, view, pager
+        self.material_share = material_share
 
     # ------------------------------------------------------------------ helpers
 
@@ -133,17 +137,9 @@ class Assets:
         patterns, bindings = search_patterns(self.iris, filters)
         if visible is None:
             return Page([], 0, None)
-        where = SEARCHED + patterns + visible
-        count = self.store.select(_PREFIXES + f"SELECT (COUNT(?asset) AS ?n) {_projected(bindings)} WHERE {{ {where} }}"
-                                  + (f" GROUP BY {_projected(bindings)}" if bindings else ""), bindings=bindings)
-        total = int(str(count[0]["n"])) if count else 0
-        if after is not None:
-            where += "\nFILTER (STR(?id) > ?after)"
-            bindings["after"] = Literal(after)
-        rows = self.store.select(_PREFIXES + f"SELECT ?asset ?id {_projected(bindings)} WHERE {{ {where} }} "
-                                 f"ORDER BY ?id LIMIT {limit + 1}", bindings=bindings)
-        items = [(URIRef(str(r["asset"])), load_record(self.store, URIRef(str(r["asset"])))[0]) for r in rows[:limit]]
-        return Page(items, total, str(rows[limit - 1]["id"]) if len(rows) > limit else None)
+        query = _PREFIXES + f"SELECT (?asset AS ?record) ?id {_projected(bindings)} WHERE {{ {SEARCHED}{patterns}{visible} }}"
+        chosen = self.pager.page(query, limit=limit, after=after, bindings=bindings)
+        return Page(load_records(self.store, [URIRef(r[1:-1]) for r in chosen.records]), chosen.total, chosen.cursor)
 
     def update(self, principal: Principal, value: str, patch: dict[str, Any], if_match: str | None,
                request_id: str | None = None) -> tuple[URIRef, Graph, list[str]]:

@@ -16,7 +16,7 @@ from fmar.arm.assets import SEARCHED, search_patterns
 from fmar.errors import BadRequest
 from fmar.iris import CODE, FMAR, Iris
 from fmar.jsonld import JsonLdContext
-from fmar.records import DERIVED
+from fmar.records import load_records
 from fmar.store import GraphStore
 from fmar.store.syntax import serialize
 from fmar.writepath import WritePath
@@ -26,9 +26,6 @@ FORMATS = {"jsonld": "application/ld+json", "turtle": "text/turtle", "ntriples":
 PAGE = 500
 _MATCHING = """PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>
 SELECT ?asset ?id %s WHERE { %s }"""
-_RECORDS = """SELECT ?s ?p ?o WHERE { VALUES ?asset { %s }
-  { ?asset ?p ?o BIND(?asset AS ?s) } UNION
-  { ?asset ?p1 ?s . ?s ?p ?o FILTER (STRSTARTS(STR(?s), CONCAT(STR(?asset), "#"))) } }"""
 #: CSV columns: the record's IRI and ID, then the data dictionary terms of an asset.
 CSV_TERMS = ("assetName", "friendlyCode", "assetCategory", "operatedBy", "status", "ratedCapacity",
              "generationCapacity", "demandCapacity", "installedCapacity", "storageCapacity", "energySource",
@@ -62,12 +59,7 @@ class Export:
         rows = self.store.select(_MATCHING % (names, SEARCHED + where), bindings=bindings)
         matching = sorted((str(r["id"]), URIRef(str(r["asset"]))) for r in rows)
         for start in range(0, len(matching), PAGE):
-            assets = [asset for _, asset in matching[start:start + PAGE]]
-            graphs: dict[URIRef, Graph] = {a: Graph() for a in assets}
-            for row in self.store.select(_RECORDS % " ".join(f"<{a}>" for a in assets)):
-                if row["p"] not in DERIVED:
-                    graphs[URIRef(str(row["s"]).split("#", 1)[0])].add((row["s"], row["p"], row["o"]))
-            yield [(a, graphs[a]) for a in assets]
+            yield load_records(self.store, [asset for _, asset in matching[start:start + PAGE]])
 
     def _chunks(self, fmt: str, where: str, bindings: dict[str, Node]) -> Iterator[bytes]:
         if fmt == "jsonld":

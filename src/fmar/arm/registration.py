@@ -50,6 +50,7 @@ class Registrations:
                  uniqueness: Uniqueness, view: PublicView) -> None:
         self.store, self.iris, self.policy, self.write = store, iris, policy, write
         self.reader, self.uniqueness, self.view = reader, uniqueness, view
+        self._public = iris.graph("public")
 
     def register(self, principal: Principal, body: dict[str, Any], request_id: str | None = None) -> tuple[URIRef, Graph]:
         """One asset, validated in full; on success it is PendingValidation with a new FMAR Asset ID. Refused
@@ -92,7 +93,7 @@ class Registrations:
 
     def _item(self, key: int, new: NewAsset) -> tuple[BatchItem, Keys]:
         item = BatchItem(key, new.record, self.iris.asset_graph(new.org, new.area), new.triples, new.org, new.area,
-                         new.justification, self.view.shown, self.iris.graph("public"),
+                         new.justification, self.view.shown, self._public,
                          self.view.derived(new.triples, f"<{new.record}>"))
         return item, Keys.of(new.record, new.org, new.triples)
 

@@ -11,10 +11,12 @@ after it. :func:`verify_archive` checks a file on its own: signature, digest, an
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from rdflib import Literal, URIRef
@@ -26,10 +28,9 @@ from fmar.audit.chain import GENESIS, Head, anchor
 from fmar.audit.events import EventInfo, xsd_literal
 from fmar.audit.verify import AuditStore, Verification, check, events_in, verify
 from fmar.errors import Conflict
-from fmar.iris import FMAR
+from fmar.iris import FMAR, Iris
 from fmar.ntriples import quad_line
 from fmar.store import Dumpable
-from fmar.writepath import WritePath
 
 _BEFORE = """PREFIX fmar: <https://w3id.org/fmar#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
@@ -50,7 +51,20 @@ class Archived:
     event: URIRef
 
 
-def archive(write: WritePath, store: AuditStore, tokens: TokenService, principal: Principal, before: datetime,
+class Remover(Protocol):
+    """What an archive needs of the write path (:class:`fmar.writepath.WritePath`): its lock, the registry's IRIs,
+    and the one write that takes events out of the store."""
+
+    @property
+    def iris(self) -> Iris: ...
+
+    @property
+    def lock(self) -> AbstractContextManager[Any]: ...
+
+    def remove_events(self, info: EventInfo, removed: Sequence[str]) -> URIRef: ...
+
+
+def archive(write: Remover, store: AuditStore, tokens: TokenService, principal: Principal, before: datetime,
             directory: Path) -> Archived | None:
     """Move the events recorded before ``before`` to a signed file in ``directory``; None when there are none.
     Refused (409) when the chain does not verify: a broken chain is not archived. The operator's command

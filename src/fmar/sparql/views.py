@@ -1,9 +1,9 @@
 """Unified views (UC-05.01): the asset view, one row an asset, filtered and paged, on the graphs the caller
 may read, as framed JSON-LD (one object an asset), CSV or Turtle.
 
-The view is a saved query (``data/queries/asset-view.rq``); its variables are data dictionary terms. Its page
-is chosen by a subquery (between ``#PAGE#`` marks) before the columns are read, so a page costs its own rows;
-the total is counted over the same subquery.
+The view is a saved query (``data/queries/asset-view.rq``); its variables are data dictionary terms. The assets
+a page shows (and the exact total) are chosen by the pattern between its ``#PAGE#`` marks, through the pager
+(:mod:`fmar.paging`); the columns are then read for that page's assets only, and each row written on its own.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from fmar.iris import CODE, Iris, code
 from fmar.jsonld import JsonLdContext
 from fmar.media import choose_media
 from fmar.ntriples import parts, to_node
+from fmar.paging import Pager
 from fmar.store import GraphStore
 from fmar.store.syntax import serialize
 from fmar.writepath import WritePath
@@ -36,8 +37,7 @@ FILTERS = {"assetCategory": ("assetCategory", "AssetCategory"), "dno": ("dno", "
            "gspGroup": ("gspGroup", "GSPGroup"), "status": ("status", "AssetStatus"),
            "operatedBy": ("operatedBy", None), "minCapacity": ("ratedCapacity", None),
            "maxCapacity": ("ratedCapacity", None)}
-#: Filters on columns the page subquery does not bind: matched by a triple pattern.
-_PATTERNS = {"dno": "https://w3id.org/fmar#dno", "gspGroup": "https://w3id.org/fmar#gspGroup"}
+FMAR = "https://w3id.org/fmar#"
 _CODE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _VARIABLE = {"id": "identifier"}
 _RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -48,14 +48,15 @@ class AssetView:
     """Pages of the asset view for a caller."""
 
     def __init__(self, store: GraphStore, policy: Policy, iris: Iris, context: JsonLdContext, write: WritePath,
-                 query: Path) -> None:
+                 pager: Pager, query: Path) -> None:
         """``query``: the saved query of the view."""
-        self.store, self.policy, self.iris, self.context, self.write = store, policy, iris, context, write
+        self.store, self.policy, self.iris, self.context, self.write, self.pager = \
+            store, policy, iris, context, write, pager
         text = query.read_text(encoding="utf-8")
         self._prologue, self._body = text[:text.index("SELECT")], text[text.index("SELECT"):]
-        _, page, _ = self._body.split("#PAGE#")
-        self._page = page.strip()
+        _, self._page, _ = self._body.split("#PAGE#")
         self._predicate_of = {name: URIRef(iri) for iri, name in context.term_for.items()}
+        self._asset_graphs = (str(iris.graph("public")), str(iris.graph("org/")))
 
     def page(self, principal: Principal, filters: dict[str, str], limit: int, after: str | None,
              accept: str | None, request_id: str | None = None) -> tuple[bytes, str, str | None]:
@@ -65,70 +66,65 @@ class AssetView:
         if not 1 <= limit <= MAX_PAGE:
             raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
         where = "\n".join(self._filter(name, value) for name, value in filters.items())
-        graphs = None if readable.everything else list(readable.graphs)
-        total = self._total(where, graphs)
-        paged = where + (f'\nFILTER (STR(?id) > "{_safe_id(after)}")' if after else "")
-        body = self._body.replace("#FILTERS#", paged).replace("#LIMIT#", f"LIMIT {limit + 1}").replace("#PAGE#", "")
-        answer = self.store.answer(self._prologue + body, default_graphs=graphs, named_graphs=[])
-        try:
-            variables = answer.variables
-            rows = [dict(zip(variables, row, strict=True)) for row in answer.rows]
-        finally:
-            answer.close()
-        cursor = parts(rows[limit - 1]["id"] or '""')[0] if len(rows) > limit else None
-        rows = rows[:limit]
+        # Of the graphs the caller may read, only the public view and the organisations' graphs hold assets.
+        graphs = None if readable.everything else [g for g in readable.graphs if g.startswith(self._asset_graphs)]
+        matching = f"{self._prologue}SELECT (?asset AS ?record) ?id WHERE {{ {self._page.replace('#FILTERS#', where)} }}"
+        chosen = self.pager.page(matching, limit=limit, after=_safe_id(after) if after else None, default_graphs=graphs,
+                                 named_graphs=[])
+        rows: list[dict[str, str | None]] = []
+        variables = self._body[:self._body.index("WHERE")].split()[1:]
+        if chosen.records:
+            body = self._body.replace("#PAGE#", "").replace("#FILTERS#", f"VALUES ?asset {{ {' '.join(chosen.records)} }}")
+            answer = self.store.answer(self._prologue + body, default_graphs=graphs, named_graphs=[])
+            try:
+                variables = answer.variables
+                rows = [dict(zip(variables, row, strict=True)) for row in answer.rows]
+            finally:
+                answer.close()
+        variables = [v.lstrip("?") for v in variables]
         if readable.restricted:
             self.write.log_read("view.read", principal, f"asset view {filters} after={after}", request_id)
         if media == CSV:
-            return _csv(variables, rows), media, cursor
+            return _csv(variables, rows), media, chosen.cursor
         graphs_of = [self._graph(row) for row in rows]
         if media == TURTLE:
             merged = Graph()
             for graph in graphs_of:
                 merged += graph
-            return serialize(merged, media), media, cursor
+            return serialize(merged, media), media, chosen.cursor
         items = []
         for row, graph in zip(rows, graphs_of, strict=True):
             item = self.context.write(graph, URIRef(parts(row["asset"] or "<>")[0]))
             item.pop("@context", None)  # the document's context covers them all
             items.append(item)
-        document = {"@context": self.context.deployment_url, "total": total, "@graph": items}
-        if cursor:
-            document["next"] = cursor
-        return json.dumps(document, ensure_ascii=False).encode(), media, cursor
+        document = {"@context": self.context.deployment_url, "total": chosen.total, "@graph": items}
+        if chosen.cursor:
+            document["next"] = chosen.cursor
+        return json.dumps(document, ensure_ascii=False).encode(), media, chosen.cursor
 
     def _filter(self, name: str, value: str) -> str:
-        """A filter's SPARQL, its value checked (a code, an organisation ID, a number) before it is written."""
+        """A filter as a pattern of its own (the page's pattern binds only ?asset and ?id), its value checked (a
+        code, an organisation ID, a number) before it is written."""
         if name not in FILTERS:
             raise BadRequest(f"unknown filter {name!r}; filters: {', '.join(FILTERS)}")
         variable, scheme = FILTERS[name]
         if scheme is not None:
             if not _CODE.match(value):
                 raise BadRequest(f"{name} must be a {scheme} code")
-            if name in _PATTERNS:
-                return f"?asset <{_PATTERNS[name]}> <{code(scheme, value)}> ."
-            return f"FILTER (?{variable} = <{code(scheme, value)}>)"
+            return f"?asset <{FMAR}{variable}> <{code(scheme, value)}> ."
         if name == "operatedBy":
             org = self.iris.parse(value, "organisations")
             if org is None:
                 raise BadRequest("operatedBy must be an FMAR Organisation ID or IRI")
-            return f"FILTER (?operatedBy = <{org}>)"
+            return f"?asset <{FMAR}operatedBy> <{org}> ."
         try:
             kw = Decimal(value)
         except InvalidOperation as exc:
             raise BadRequest(f"{name} must be a number of kW") from exc
         if not kw.is_finite():
             raise BadRequest(f"{name} must be a number of kW")
-        return f"FILTER (?ratedCapacity {'>=' if name == 'minCapacity' else '<='} {format(kw, 'f')})"
-
-    def _total(self, where: str, graphs: list[str] | None) -> int:
-        page = self._page.replace("#FILTERS#", where).replace("#LIMIT#", "")
-        query = f"{self._prologue}SELECT (COUNT(*) AS ?total) WHERE {{ {page} }}"
-        answer = self.store.answer(query, default_graphs=graphs, named_graphs=[])
-        try:
-            return int(parts(next(answer.rows)[0] or '"0"')[0])
-        finally:
-            answer.close()
+        bound = ">=" if name == "minCapacity" else "<="
+        return f"?asset <{FMAR}ratedCapacity> ?{name} FILTER (?{name} {bound} {format(kw, 'f')})"
 
     def _graph(self, row: dict[str, str | None]) -> Graph:
         """One row as triples about its asset (a variable is a data dictionary term)."""

@@ -81,6 +81,10 @@ class GraphStore(Protocol):
     def graph_names(self) -> tuple[str, ...]:
         """The IRIs of the named graphs in the store (the same tuple until the graphs change)."""
 
+    def version(self) -> int:
+        """A number that changes whenever the store's data changes (beyond its journal, the audit trail): what
+        is derived from the data may be kept while it stays the same."""
+
     def write(self, removed: str, added: str) -> None:
         """Remove then add quads, each given as N-Quads text, in one atomic write."""
 
@@ -127,9 +131,12 @@ class Store(GraphStore, Updatable, Dumpable, Isolating, Protocol):
     """A backend with every capability (the embedded Oxigraph store)."""
 
 
-def open_store(path: Path | None, *, read_only: bool = False, query_workers: int = 0) -> Store:
+def open_store(path: Path | None, *, read_only: bool = False, query_workers: int = 0,
+               journal: str | None = None) -> Store:
     """The embedded store: on disk at ``path`` (``read_only`` beside a process that writes it), or in memory.
-    ``query_workers`` processes run isolated queries (on disk only; in memory they run in a thread)."""
+    ``query_workers`` processes run isolated queries (on disk only; in memory they run in a thread);
+    ``journal`` names a graph only ever appended to (the audit trail), which queries that do not read it need
+    not wait for."""
     from fmar.store.oxigraph import OxigraphStore
 
-    return OxigraphStore(path, read_only=read_only, query_workers=query_workers)
+    return OxigraphStore(path, read_only=read_only, query_workers=query_workers, journal=journal)

@@ -28,9 +28,11 @@ BULK_BYTES = 256 * 1024
 class OxigraphStore:
     """:class:`fmar.store.Store` over pyoxigraph."""
 
-    def __init__(self, path: Path | None = None, *, read_only: bool = False, query_workers: int = 0) -> None:
+    def __init__(self, path: Path | None = None, *, read_only: bool = False, query_workers: int = 0,
+                 journal: str | None = None) -> None:
         """On disk at ``path`` (``read_only``: beside a process that has it open to write), or in memory;
-        ``query_workers`` processes for isolated queries (on disk only)."""
+        ``query_workers`` processes for isolated queries (on disk only); ``journal``: a graph only ever appended
+        to (the audit trail), which a query that does not read it need not wait for."""
         self.path = path
         if path is None:
             self._store = ox.Store()
@@ -39,8 +41,10 @@ class OxigraphStore:
         self.read_only = read_only
         self._lock = threading.Lock()  # writes are one at a time (the write path serialises them too)
         self._names: tuple[str, ...] | None = None
-        #: Bumped by every write: an isolated query worker opens the store again when it has changed.
-        self.generation = 0
+        #: Bumped by every write: an isolated query worker opens the store again when what it reads has changed
+        #: (``data_generation``: the last write beyond the journal).
+        self.generation = self.data_generation = 0
+        self._journal = f" <{journal}> .\n" if journal else None
         self._workers = QueryWorkers(path, query_workers) if path is not None and query_workers > 0 else None
 
     # ------------------------------------------------------------------ reading
@@ -92,8 +96,12 @@ class OxigraphStore:
         """In a worker process that is killed past ``timeout`` (on disk); in memory, in this thread, stopped
         between rows only."""
         if self._workers is not None:
-            return self._workers.answer(self.generation, query, default_graphs, named_graphs, base_iri, timeout,
-                                        row_cap)
+            journal = self._journal
+            reads_journal = journal is None or default_graphs is None or named_graphs is None or \
+                any(f" <{g}> .\n" == journal for g in (*default_graphs, *named_graphs))
+            required = self.generation if reads_journal else self.data_generation
+            return self._workers.answer(required, self.generation, query, default_graphs, named_graphs, base_iri,
+                                        timeout, row_cap)
         deadline = time.monotonic() + timeout
         answer = self.answer(query, default_graphs=default_graphs, named_graphs=named_graphs, base_iri=base_iri)
         try:
@@ -115,6 +123,9 @@ class OxigraphStore:
         for q in self._store.quads_for_pattern(None, None, None, named(str(name))):
             graph.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
         return graph
+
+    def version(self) -> int:
+        return self.data_generation
 
     def graph_names(self) -> tuple[str, ...]:
         """The named graphs' IRIs: one tuple, kept until a write may have made or dropped a graph."""
@@ -172,7 +183,7 @@ class OxigraphStore:
                 elif added:
                     self._store.load(input=added.encode(), format=ox.RdfFormat.N_QUADS)
             finally:
-                self._changed()
+                self._changed(journal_only=not removed and self._only_journal(added))
 
     def replace_graph(self, name: URIRef, paths: Sequence[Path], added: str = "") -> None:
         target = named(str(name))
@@ -214,9 +225,18 @@ class OxigraphStore:
         after = set((scratch.dump(format=ox.RdfFormat.N_QUADS) or b"").decode().splitlines())
         return sorted(f"{line}\n" for line in before - after), sorted(f"{line}\n" for line in after - before)
 
-    def _changed(self) -> None:
+    def _only_journal(self, nquads: str) -> bool:
+        """Whether every quad of ``nquads`` is in the journal (looked at lazily: a batch's first line says no)."""
+        journal = self._journal
+        if journal is None or not nquads[:nquads.find("\n") + 1].endswith(journal):
+            return False
+        return all(line.endswith(journal) for line in nquads.splitlines(keepends=True))
+
+    def _changed(self, journal_only: bool = False) -> None:
         self._names = None
         self.generation += 1
+        if not journal_only:
+            self.data_generation = self.generation
 
     def close(self) -> None:
         if self._workers is not None:

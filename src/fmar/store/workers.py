@@ -50,17 +50,18 @@ def read_answer(store: ox.Store, query: str, default_graphs: Sequence[str] | Non
 
 
 def _serve(path: str, connection: Connection) -> None:
-    """A worker's loop: (generation, query, dataset, base, cap) in, ("ok", answer) or ("error", kind, text) out."""
+    """A worker's loop: (the writes the query must see, the writes made so far, query, dataset, base, cap) in,
+    ("ok", answer) or ("error", kind, text) out."""
     store, opened = None, -1
     while True:
         try:
-            generation, query, default, named_, base, cap = connection.recv()
+            required, made, query, default, named_, base, cap = connection.recv()
         except EOFError:
             return
         try:
-            if store is None or generation != opened:
+            if store is None or required > opened:  # a write it must see came after it was opened
                 store, opened = None, -1
-                store, opened = ox.Store.read_only(path), generation
+                store, opened = ox.Store.read_only(path), made
             answer = read_answer(store, query, default, named_, base)
             items: list[Any] = []
             for item in answer.rows if answer.form == "solutions" else answer.triples:
@@ -117,9 +118,11 @@ class QueryWorkers:
             self._all.add(worker)
         self._idle.put(worker)
 
-    def answer(self, generation: int, query: str, default_graphs: Sequence[str] | None,
+    def answer(self, required: int, made: int, query: str, default_graphs: Sequence[str] | None,
                named_graphs: Sequence[str] | None, base_iri: str | None, timeout: float, row_cap: int) -> Answer:
-        """Run a query in a free worker; waiting for one counts against ``timeout``."""
+        """Run a query in a free worker, which opens the store again unless it opened it after write number
+        ``required`` (the last the query must see; ``made``: the writes made so far); waiting for a worker counts
+        against ``timeout``."""
         self.start()
         deadline = time.monotonic() + timeout
         try:
@@ -127,7 +130,7 @@ class QueryWorkers:
         except queue.Empty as exc:
             raise QueryStopped("every query worker stayed busy for the whole time limit") from exc
         try:
-            worker.connection.send((generation, query, None if default_graphs is None else list(default_graphs),
+            worker.connection.send((required, made, query, None if default_graphs is None else list(default_graphs),
                                     None if named_graphs is None else list(named_graphs), base_iri, row_cap))
             if not worker.connection.poll(max(deadline - time.monotonic(), 0)):
                 raise QueryStopped("the query ran past its time limit")
