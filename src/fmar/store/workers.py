@@ -15,7 +15,6 @@ import time
 from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 import pyoxigraph as ox
 
@@ -49,6 +48,11 @@ def read_answer(store: ox.Store, query: str, default_graphs: Sequence[str] | Non
     return Answer("triples", triples=((str(t.subject), str(t.predicate), str(t.object)) for t in result))
 
 
+#: Rows travel from a worker as one text, a line a row, its terms (N-Triples, which escape every tab and line
+#: break) joined by a tab: one string to pickle rather than a tuple a row.
+_SEPARATOR, _UNBOUND = "\t", ""
+
+
 def _serve(path: str, connection: Connection) -> None:
     """A worker's loop: (the writes the query must see, the writes made so far, query, dataset, base, cap) in,
     ("ok", answer) or ("error", kind, text) out."""
@@ -63,12 +67,12 @@ def _serve(path: str, connection: Connection) -> None:
                 store, opened = None, -1
                 store, opened = ox.Store.read_only(path), made
             answer = read_answer(store, query, default, named_, base)
-            items: list[Any] = []
+            lines: list[str] = []
             for item in answer.rows if answer.form == "solutions" else answer.triples:
-                items.append(item)
-                if len(items) > cap:
+                lines.append(_SEPARATOR.join(_UNBOUND if t is None else t for t in item))
+                if len(lines) > cap:
                     break
-            connection.send(("ok", answer.form, answer.boolean, answer.variables, items))
+            connection.send(("ok", answer.form, answer.boolean, answer.variables, "\n".join(lines), len(lines)))
         except SparqlSyntaxError as exc:
             connection.send(("error", "syntax", str(exc)))
         except Exception as exc:  # noqa: BLE001 - reported to the server, which raises it
@@ -143,10 +147,12 @@ class QueryWorkers:
             if reply[1] == "syntax":
                 raise SparqlSyntaxError(reply[2])
             raise OSError(f"the query failed in its worker: {reply[1]}: {reply[2]}")
-        _, form, boolean, variables, items = reply
+        _, form, boolean, variables, text, count = reply
+        items = [tuple(None if t == _UNBOUND else t for t in line.split(_SEPARATOR))
+                 for line in text.split("\n")] if count else []
         if form == "solutions":
             return Answer(form, variables=variables, rows=iter(items))
-        return Answer(form, boolean=boolean, triples=iter(items))
+        return Answer(form, boolean=boolean, triples=iter(items))  # type: ignore[arg-type]
 
     def _replace(self, worker: _Worker) -> None:
         """Stop a worker (and the query it runs), and start another in its place."""
