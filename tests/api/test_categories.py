@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
+from fmar.arm import categories
 from fmar.iris import FMAR
 from fmar.validation.shacl import SH
 from tests.api.conftest import World
@@ -120,3 +124,57 @@ def test_published_versions_survive_a_restart(world: World) -> None:
     world.client.put("/categories/BESS", content=_with_storage_at_most(world, 50), headers={**world.auth("admin"), **TURTLE})
     again = build(world.registry.settings, store=world.registry.store)
     assert [i["version"] for i in again.categories.list() if i["code"] == "BESS"] == [2]
+
+
+def _wait(world: World, where: str) -> dict[str, object]:
+    """A publication's status once it has finished."""
+    for _ in range(600):
+        status = world.client.get(where, headers=world.auth("admin"))
+        assert status.status_code == 200, status.text
+        if status.json()["state"] != "running":
+            return dict(status.json())
+        time.sleep(0.05)
+    raise AssertionError("the publication did not finish")
+
+
+def test_a_large_category_is_checked_in_the_background(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(categories, "INLINE_CHECK", 1)  # two assets make a large category here
+    fsp = world.org("FSP")
+    assets = [world.asset(fsp), world.asset(fsp)]  # 13.5 kWh each
+    before = world.snapshot()
+    refused = world.client.put("/categories/BESS", content=_with_storage_at_most(world, 10),
+                               headers={**world.auth("admin"), **TURTLE})
+    assert refused.status_code == 202 and refused.headers["location"].startswith("/categories/BESS/publications/")
+    final = _wait(world, refused.headers["location"])
+    problem = final["problem"]
+    assert final["state"] == "failed" and final["total"] == 2 and isinstance(problem, dict)
+    assert problem["status"] == 409 and sorted(problem["failing"]) == sorted(assets)
+    assert world.snapshot() == before
+    published = world.client.put("/categories/BESS", content=_with_storage_at_most(world, 50),
+                                 headers={**world.auth("admin"), **TURTLE})
+    assert published.status_code == 202
+    final = _wait(world, published.headers["location"])
+    assert final["state"] == "done" and final["result"] == {"code": "BESS", "version": 2} and final["done"] == 2
+    assert world.client.get(published.headers["location"], headers=world.auth("fsp", fsp)).status_code == 403
+    assert world.client.get("/categories/BESS/publications/nothing", headers=world.auth("admin")).status_code == 404
+
+
+def test_assets_written_while_the_check_ran_are_checked_before_the_version_is_in_force(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(categories, "INLINE_CHECK", 1)
+    fsp = world.org("FSP")
+    world.asset(fsp, storageCapacity=5)
+    world.asset(fsp, storageCapacity=6)
+    check = world.registry.categories._check
+    late: list[str] = []
+
+    def checked_while_one_more_arrives(*args: object, **kwargs: object) -> None:
+        check(*args, **kwargs)  # type: ignore[arg-type]
+        late.append(world.asset(fsp, storageCapacity=40))  # registered under the old version, meanwhile
+
+    monkeypatch.setattr(world.registry.categories, "_check", checked_while_one_more_arrives)
+    response = world.client.put("/categories/BESS", content=_with_storage_at_most(world, 10),
+                                headers={**world.auth("admin"), **TURTLE})
+    final = _wait(world, response.headers["location"])
+    assert final["state"] == "failed" and final["problem"]["failing"] == late  # type: ignore[index]
+    assert world.client.get("/categories").json()["items"][0]["version"] == 1
