@@ -39,7 +39,11 @@ def fmar_serve(data: Path, port: int) -> Iterator[str]:
         yield base
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # a server stuck in a query holds the interpreter: only SIGKILL stops it
+            server.kill()
+            server.wait(timeout=15)
 
 
 def hammer(base: str, requests: list[tuple[str, str, dict[str, object] | None]], headers: dict[str, str],
