@@ -21,8 +21,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe  # noqa: E402
-from pages import SEED  # noqa: E402
-from server import FMAR, fmar_serve, free_port  # noqa: E402
+from server import FMAR, fmar_serve, free_port, seed  # noqa: E402
 
 PRODUCT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 
@@ -41,7 +40,7 @@ def main() -> None:
         port = free_port()
         iri = f"http://127.0.0.1:{port}/"
         subprocess.run([FMAR, "init", "--data-dir", str(data), "--base-iri", iri], check=True, capture_output=True)
-        subprocess.run([sys.executable, "-c", SEED, str(data), iri, "2000"], check=True, capture_output=True)
+        seed(data, iri, 2000)
         admin = token(data, "--role", "admin")
         print(f"machine: {describe()}")  # noqa: T201
         with fmar_serve(data, port) as base:

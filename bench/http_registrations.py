@@ -15,21 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe  # noqa: E402
-from server import FMAR, fmar_serve, free_port, hammer, percentile  # noqa: E402
-
-SETUP = """
-import json, sys
-from pathlib import Path
-from fmar.access.principal import SYSTEM
-from fmar.config import Settings
-import fmar.registry
-build = getattr(fmar.registry, 'build', None) or fmar.registry.Registry  # this code, or an earlier one
-registry = build(Settings(data_dir=Path(sys.argv[1]), base_iri=sys.argv[2]))
-demo = json.loads(registry.settings.resource("data", "demo", "demo.json").read_text())
-org, _ = registry.organisations.create(SYSTEM, demo["organisations"]["fsp"])
-print(registry.iris.identifier(org))
-registry.close()
-"""
+from server import FMAR, fmar_serve, free_port, hammer, percentile, seed  # noqa: E402
 
 
 def main() -> None:
@@ -44,8 +30,7 @@ def main() -> None:
         port = free_port()
         iri = f"http://127.0.0.1:{port}/"
         subprocess.run([FMAR, "init", "--data-dir", str(data), "--base-iri", iri], check=True, capture_output=True)
-        org = subprocess.run([sys.executable, "-c", SETUP, str(data), iri], check=True, capture_output=True,
-                             text=True).stdout.strip().splitlines()[-1]
+        org = str(seed(data, iri, 0)["org"])
         token = subprocess.run([FMAR, "token", "--data-dir", str(data), "--role", "fsp", "--org", org], check=True,
                                capture_output=True, text=True).stdout.strip()
         with fmar_serve(data, port) as base:

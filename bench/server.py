@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import statistics
 import subprocess
@@ -15,6 +16,34 @@ from pathlib import Path
 import httpx
 
 FMAR = str(Path(sys.executable).parent / "fmar")
+
+#: ``python -c SEED DATA_DIR BASE_IRI COUNT``: the demo FSP and COUNT generated assets of it, registered in bulk
+#: (this code, or an earlier one by PYTHONPATH); prints {"org", "created", "ids": the first 500 asset IDs}.
+SEED = """
+import json, sys
+from pathlib import Path
+from fmar.access.principal import SYSTEM
+from fmar.arm.generator import generate
+from fmar.config import Settings
+import fmar.registry
+build = getattr(fmar.registry, "build", None) or fmar.registry.Registry
+registry = build(Settings(data_dir=Path(sys.argv[1]), base_iri=sys.argv[2]))
+demo = json.loads(registry.settings.resource("data", "demo", "demo.json").read_text())
+org, _ = registry.organisations.create(SYSTEM, demo["organisations"]["fsp"])
+bulk = getattr(registry, "registrations", None) or registry.bulk
+rows = ((i, b, None) for i, b in enumerate(generate(int(sys.argv[3]), str(org))))
+created = [r.id for r in bulk.run(SYSTEM, rows) if r.status == "created"]
+print(json.dumps({"org": registry.iris.identifier(org), "created": len(created), "ids": created[:500]}))
+registry.close()
+"""
+
+
+def seed(data: Path, iri: str, count: int) -> dict[str, object]:
+    """Register the demo FSP and ``count`` assets in an initialised data directory (see :data:`SEED`)."""
+    done = subprocess.run([sys.executable, "-c", SEED, str(data), iri, str(count)], check=True, capture_output=True,
+                          text=True)
+    seeded: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return seeded
 
 
 def free_port() -> int:

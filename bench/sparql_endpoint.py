@@ -10,7 +10,6 @@ Simple look-ups: requests a second from 4 keep-alive clients, against ``GET /hea
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import subprocess
@@ -24,7 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe  # noqa: E402
-from server import FMAR, fmar_serve, free_port, hammer, percentile  # noqa: E402
+from server import FMAR, fmar_serve, free_port, hammer, percentile, seed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = {
@@ -37,22 +36,6 @@ HEAVY = {
 }
 LOOKUP = """PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>
 SELECT ?p ?o WHERE { ?a dcterms:identifier "%s" ; ?p ?o }"""
-SEED = """
-import json, sys
-from pathlib import Path
-from fmar.access.principal import SYSTEM
-from fmar.arm.generator import generate
-from fmar.config import Settings
-import fmar.registry
-build = getattr(fmar.registry, 'build', None) or fmar.registry.Registry  # this code, or an earlier one
-registry = build(Settings(data_dir=Path(sys.argv[1]), base_iri=sys.argv[2]))
-demo = json.loads(registry.settings.resource("data", "demo", "demo.json").read_text())
-org, _ = registry.organisations.create(SYSTEM, demo["organisations"]["fsp"])
-bulk = getattr(registry, 'registrations', None) or registry.bulk
-reports = list(bulk.run(SYSTEM, ((i, b, None) for i, b in enumerate(generate(int(sys.argv[3]), str(org))))))
-print(json.dumps([r.id for r in reports[:500]]))
-registry.close()
-"""
 
 
 def direct(store: object, query: str) -> float:
@@ -74,13 +57,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    # The look-ups come from one address: its anonymous budget must admit every client at once, and leave a worker.
+    os.environ.setdefault("FMAR_SPARQL_ANONYMOUS_QUERIES", str(args.clients))
+    os.environ.setdefault("FMAR_SPARQL_WORKERS", str(args.clients + 1))
     with tempfile.TemporaryDirectory(prefix="fmar-sparql-bench-") as tmp:
         data = Path(tmp) / "data"
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         subprocess.run([FMAR, "init", "--data-dir", str(data), "--base-iri", base + "/"], check=True, capture_output=True)
-        ids = json.loads(subprocess.run([sys.executable, "-c", SEED, str(data), base + "/", str(args.assets)],
-                                        check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        ids = seed(data, base + "/", args.assets)["ids"]
+        assert isinstance(ids, list)
         copy = Path(tmp) / "direct-store"
         shutil.copytree(data / "store", copy)
         token = subprocess.run([FMAR, "token", "--data-dir", str(data), "--role", "admin"], check=True,
