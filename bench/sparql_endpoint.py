@@ -10,6 +10,7 @@ Simple look-ups: requests a second from 4 keep-alive clients, against ``GET /hea
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
