@@ -34,7 +34,7 @@ from fmar.records import (
     transition_check,
     with_status,
 )
-from fmar.store import GraphStore
+from fmar.store import GraphStore, projected
 from fmar.writepath import Change, RecordChange, WritePath
 
 _PREFIXES = "PREFIX fmar: <https://w3id.org/fmar#> PREFIX dcterms: <http://purl.org/dc/terms/>\n"
@@ -52,11 +52,6 @@ VALIDATION_OUTCOMES = {"Verified", "Query"}
 FILTERS = {"mpan": None, "serialNumber": None, "friendlyCode": None, "assetCategory": "AssetCategory",
            "dno": "DNOCode", "gspGroup": "GSPGroup", "status": ASSET_STATUS, "operatedBy": None}
 _CODE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-
-
-def _projected(bindings: dict[str, Node]) -> str:
-    """The bound variables, for a projection (a substitution binds only variables the query projects)."""
-    return " ".join(f"?{name}" for name in bindings)
 
 
 @dataclass(frozen=True)
@@ -137,7 +132,7 @@ class Assets:
         patterns, bindings = search_patterns(self.iris, filters)
         if visible is None:
             return Page([], 0, None)
-        query = _PREFIXES + f"SELECT (?asset AS ?record) ?id {_projected(bindings)} WHERE {{ {SEARCHED}{patterns}{visible} }}"
+        query = _PREFIXES + f"SELECT (?asset AS ?record) ?id {projected(bindings)} WHERE {{ {SEARCHED}{patterns}{visible} }}"
         chosen = self.pager.page(query, limit=limit, after=after, bindings=bindings)
         return Page(load_records(self.store, [URIRef(r[1:-1]) for r in chosen.records]), chosen.total, chosen.cursor)
 

@@ -204,7 +204,7 @@ class Categories:
 
     def _check_changed(self, validator: Checker, category: URIRef, since: int) -> None:
         """Under the write lock: the assets of the category written since sequence ``since`` conform too."""
-        head = self.write.chain.head.sequence
+        head = self.write.head().sequence
         if head <= since:
             return
         rows = self.store.select(_CHANGED_SINCE % " ".join(str(n) for n in range(since + 1, head + 1)),

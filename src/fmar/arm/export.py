@@ -17,7 +17,7 @@ from fmar.errors import BadRequest
 from fmar.iris import CODE, FMAR, Iris
 from fmar.jsonld import JsonLdContext
 from fmar.records import load_records
-from fmar.store import GraphStore
+from fmar.store import GraphStore, projected
 from fmar.store.syntax import serialize
 from fmar.writepath import WritePath
 
@@ -55,8 +55,7 @@ class Export:
         """Assets matching ``where`` (a SPARQL pattern over ``SEARCHED``'s ?asset, ?org and ?dno), in ID order, a
         page of records at a time. The matching assets are found in one query (no sort by the store, which
         would sort every one of them again for every page), their records read a page at a time."""
-        names = " ".join(f"?{k}" for k in bindings)
-        rows = self.store.select(_MATCHING % (names, SEARCHED + where), bindings=bindings)
+        rows = self.store.select(_MATCHING % (projected(bindings), SEARCHED + where), bindings=bindings)
         matching = sorted((str(r["id"]), URIRef(str(r["asset"]))) for r in rows)
         for start in range(0, len(matching), PAGE):
             yield load_records(self.store, [asset for _, asset in matching[start:start + PAGE]])

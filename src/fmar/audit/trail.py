@@ -17,7 +17,7 @@ from fmar.audit.history import EVENTS, History, parse_time, who_and_why
 from fmar.audit.verify import AuditStore, Verification, verify
 from fmar.errors import BadRequest
 from fmar.iris import Iris
-from fmar.store import Row
+from fmar.store import Row, projected
 
 _COUNTS = """PREFIX fmar: <https://w3id.org/fmar#>
 SELECT ?e (COUNT(?r) AS ?count) WHERE { VALUES ?e fmar:record ?r } GROUP BY ?e"""
@@ -94,7 +94,7 @@ class AuditTrail:
         return items, cursor
 
     def _select(self, filters: list[str], bindings: dict[str, Node], limit: int) -> list[Row]:
-        text = EVENTS.replace("PATTERN", "\n  ".join(filters)).replace("BOUND", " ".join(f"?{k}" for k in bindings)) \
+        text = EVENTS.replace("PATTERN", "\n  ".join(filters)).replace("BOUND", projected(bindings)) \
             + f" LIMIT {limit}"
         return self.store.select(text, bindings=bindings, graphs=[self.graph])
 

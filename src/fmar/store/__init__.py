@@ -50,6 +50,11 @@ class Answer:
                 close()
 
 
+def projected(bindings: Mapping[str, Node]) -> str:
+    """The variables ``bindings`` binds, for a query's projection: a substitution binds only projected variables."""
+    return " ".join(f"?{name}" for name in bindings)
+
+
 class GraphStore(Protocol):
     """What every backend must do for the registry."""
 

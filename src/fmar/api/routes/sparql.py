@@ -77,13 +77,12 @@ async def _answer(request: Request, principal: Principal, sparql: SparqlEndpoint
     {"name": "graph", "in": "query", "required": False, "schema": {"type": "string"}, "description": "A graph's IRI."},
     {"name": "default", "in": "query", "required": False, "schema": {"type": "string"},
      "description": "Present (with no value) for the default graph."}]))
-def read_graph(request: Request, principal: Caller, sparql: SparqlDep, settings: SettingsDep,
-                     request_id: RequestIdDep) -> Response:
+def read_graph(request: Request, principal: Caller, sparql: SparqlDep, request_id: RequestIdDep) -> Response:
     """A named graph you may read (SPARQL 1.1 Graph Store Protocol, read side): Turtle (default), N-Triples,
     JSON-LD or RDF/XML. A graph you may not read is answered as one that does not exist (404)."""
     params = request.query_params
-    body, media = sparql.graph(principal, params.get("graph"), "default" in params,
-                                        request.headers.get("accept"), request_id)
+    body, media = sparql.graph(principal, params.get("graph"), "default" in params, request.headers.get("accept"),
+                               request_id)
     return Response(body, media_type=media, headers={"Vary": "Accept"})
 
 
