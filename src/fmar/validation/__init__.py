@@ -20,3 +20,13 @@ def make_validator(kind: str, shapes: Graph, term_for: dict[str, str]) -> Checke
     if kind == "compiled":
         return CompiledValidator(shapes, term_for, rules.ALL, sparql=Staging)
     raise ValueError(f"unknown validator {kind!r}; use 'compiled' or 'pyshacl'")
+
+
+def validate_graph(data: Graph, shapes: Graph) -> tuple[bool, Graph]:
+    """Validate a whole data graph against a shapes graph (every target of every shape) with the engine the
+    registry uses: ``(conforms, report)``, the report an ``sh:ValidationReport`` graph in the SHACL vocabulary."""
+    from pyshacl import validate  # a stand-in until the compiled engine's report() lands
+
+    conforms, report, _ = validate(data, shacl_graph=shapes, advanced=True, inference="none", do_owl_imports=False)
+    assert isinstance(report, Graph)  # noqa: S101
+    return bool(conforms), report
