@@ -7,7 +7,7 @@ from rdflib import Graph
 from fmar.store.staging import Staging
 from fmar.validation import rules
 from fmar.validation.engine import CompiledValidator
-from fmar.validation.shacl import Validator
+from fmar.validation.shacl import Validator, report_graph
 
 #: Either validator: both validate graphs (``validate``) and batches of facts (``core`` and ``in_context``).
 Checker = Validator | CompiledValidator
@@ -25,8 +25,6 @@ def make_validator(kind: str, shapes: Graph, term_for: dict[str, str]) -> Checke
 def validate_graph(data: Graph, shapes: Graph) -> tuple[bool, Graph]:
     """Validate a whole data graph against a shapes graph (every target of every shape) with the engine the
     registry uses: ``(conforms, report)``, the report an ``sh:ValidationReport`` graph in the SHACL vocabulary."""
-    from pyshacl import validate  # a stand-in until the compiled engine's report() lands
-
-    conforms, report, _ = validate(data, shacl_graph=shapes, advanced=True, inference="none", do_owl_imports=False)
-    assert isinstance(report, Graph)  # noqa: S101
-    return bool(conforms), report
+    validator = CompiledValidator(shapes, {}, (), sparql=Staging)
+    validator.set_reference(Graph())
+    return report_graph(validator.report(data), shapes)

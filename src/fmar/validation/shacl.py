@@ -82,8 +82,7 @@ class Validator:
                                 allow_infos=True, inference="none", do_owl_imports=False)
         if not isinstance(report, Graph):  # pyshacl reports a failure of its own (a broken shape) this way
             raise RuntimeError(f"SHACL validation could not run: {report}")
-        details = set(report.objects(None, SH.detail))
-        trees = [self._tree(report, r) for r in report.subjects(RDF.type, SH.ValidationResult) if r not in details]
+        trees = report_trees(report, self.shapes)
         results = flatten(trees, names, self.term_for)
         for rule in self.rules:
             for node, predicate, value, message, constraint in rule(data):
@@ -98,26 +97,6 @@ class Validator:
     def in_context(self, facts: Facts, focus: list[str], linked: Facts | None = None) -> list[Result]:
         """Validate records given as facts (N-Triples terms), as the compiled engine's batch entry point does."""
         return self.validate(_graph(facts), [to_node(f) for f in focus], _graph(linked or {}))
-
-    def _tree(self, report: Graph, node: Node) -> ShapeResult:
-        """A pyshacl result (and its sh:detail results) as a :class:`ShapeResult` tree."""
-        source = report.value(node, SH.sourceConstraint)
-        shape = report.value(node, SH.sourceShape)
-        if isinstance(source, URIRef):
-            constraint = "fmarsh:" + source.split("#")[-1] if "fmar/shapes#" in source else str(source)
-        else:
-            local = str(report.value(node, SH.sourceConstraintComponent)).split("#")[-1].removesuffix(
-                "ConstraintComponent")
-            constraint = "sh:sparql" if local == "SPARQL" else "sh:" + local[:1].lower() + local[1:]
-        message = report.value(node, SH.resultMessage)
-        return ShapeResult(
-            focus=report.value(node, SH.focusNode), path=report.value(node, SH.resultPath),  # type: ignore[arg-type]
-            value=report.value(node, SH.value), constraint=constraint,
-            message=None if message is None else str(message),
-            severity=report.value(node, SH.resultSeverity), shape=shape,  # type: ignore[arg-type]
-            details=[self._tree(report, d) for d in report.objects(node, SH.detail)],
-            declared=self.shapes.value(shape, SH.message) is not None
-            or (isinstance(source, URIRef) and self.shapes.value(source, SH.message) is not None))
 
 
 #: Subject → predicate → objects, every term an N-Triples string (the compiled engine's and the bulk path's form).
@@ -146,6 +125,79 @@ class ShapeResult:
     shape: Node | None
     details: list[ShapeResult]
     declared: bool = False  # the shape gave the message (sh:message), so it explains something
+    component: Node | None = None  # sh:sourceConstraintComponent, when ``constraint`` does not say it
+    source: Node | None = None  # sh:sourceConstraint (of a SPARQL-based constraint)
+
+
+def report_trees(report: Graph, shapes: Graph) -> list[ShapeResult]:
+    """The results of a pyshacl report, each with its details (``sh:detail``), as :class:`ShapeResult` trees."""
+    details = set(report.objects(None, SH.detail))
+    return [_tree(report, shapes, r) for r in report.subjects(RDF.type, SH.ValidationResult) if r not in details]
+
+
+def _tree(report: Graph, shapes: Graph, node: Node) -> ShapeResult:
+    source = report.value(node, SH.sourceConstraint)
+    shape = report.value(node, SH.sourceShape)
+    component = report.value(node, SH.sourceConstraintComponent)
+    if isinstance(source, URIRef):
+        constraint = "fmarsh:" + source.split("#")[-1] if "fmar/shapes#" in source else str(source)
+    elif str(component).startswith(str(SH)):
+        local = str(component).split("#")[-1].removesuffix("ConstraintComponent")
+        constraint = "sh:sparql" if local == "SPARQL" else "sh:" + local[:1].lower() + local[1:]
+    else:
+        constraint = str(component)  # a SPARQL-based constraint component of the shapes graph
+    message = report.value(node, SH.resultMessage)
+    return ShapeResult(
+        focus=report.value(node, SH.focusNode), path=report.value(node, SH.resultPath),  # type: ignore[arg-type]
+        value=report.value(node, SH.value), constraint=constraint,
+        message=None if message is None else str(message),
+        severity=report.value(node, SH.resultSeverity), shape=shape,  # type: ignore[arg-type]
+        details=[_tree(report, shapes, d) for d in report.objects(node, SH.detail)],
+        declared=shapes.value(shape, SH.message) is not None
+        or (isinstance(source, URIRef) and shapes.value(source, SH.message) is not None),
+        component=component, source=source)
+
+
+def report_graph(trees: Iterable[ShapeResult], shapes: Graph) -> tuple[bool, Graph]:
+    """Results as a SHACL validation report: ``(conforms, report)``; it conforms when there is no result. A
+    result whose shape (or SPARQL constraint) gives messages carries them all, in their languages."""
+    graph = Graph()
+    graph.bind("sh", SH)
+    report = BNode()
+    graph.add((report, RDF.type, SH.ValidationReport))
+    conforms = True
+    for tree in trees:
+        conforms = False
+        result = BNode()
+        graph.add((report, SH.result, result))
+        graph.add((result, RDF.type, SH.ValidationResult))
+        component = tree.component or component_of(tree.constraint)
+        for predicate, value in ((SH.focusNode, tree.focus), (SH.resultPath, tree.path), (SH.value, tree.value),
+                                 (SH.resultSeverity, tree.severity), (SH.sourceShape, tree.shape),
+                                 (SH.sourceConstraintComponent, component), (SH.sourceConstraint, tree.source)):
+            if value is not None:
+                graph.add((result, predicate, value))
+        for message in _messages(tree, shapes):
+            graph.add((result, SH.resultMessage, message))
+    graph.add((report, SH.conforms, Literal(conforms)))
+    return conforms, graph
+
+
+def _messages(tree: ShapeResult, shapes: Graph) -> list[Literal]:
+    declared = [m for m in shapes.objects(tree.source or tree.shape, SH.message) if isinstance(m, Literal)]
+    if not tree.declared or not declared:
+        return [] if tree.message is None else [Literal(tree.message)]
+    if tree.source is not None:  # a SPARQL constraint's template, filled: the filled text, in its language
+        return [Literal(tree.message or str(declared[0]), lang=declared[0].language)]
+    return declared
+
+
+def component_of(constraint: str) -> URIRef:
+    """The constraint component of a compiled result's constraint name (``sh:minCount``, ``sh:sparql``…)."""
+    if constraint.startswith("sh:") and constraint != "sh:sparql":
+        local = constraint[3:]
+        return SH[local[:1].upper() + local[1:] + "ConstraintComponent"]
+    return SH.SPARQLConstraintComponent
 
 
 def flatten(trees: Iterable[ShapeResult], names: frozenset[str], term_for: dict[str, str]) -> list[Result]:

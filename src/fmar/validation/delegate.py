@@ -1,0 +1,88 @@
+"""Shapes the compiled engine hands to pyshacl: evaluated there, and only there, for the nodes they target.
+
+The compiled engine covers what the registry's shapes use most, fast. A shape that needs more of SHACL
+(path expressions, ``sh:or``, qualified shapes, SPARQL-based constraint components…) keeps its meaning by
+being *delegated*: pyshacl validates the data against a copy of the shapes graph in which every other
+shape has lost its targets, so each delegated shape is checked once, with every shape it refers to intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from pyshacl import validate
+from rdflib import Graph
+from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.term import Node
+
+from fmar.ntriples import to_node
+from fmar.validation.shacl import FMAR_FOR_CATEGORY, SH, Facts, ShapeResult, report_trees
+
+if TYPE_CHECKING:
+    from fmar.validation.engine import _Targets, _View
+
+_TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target, FMAR_FOR_CATEGORY)
+
+
+def strip_targets(shapes: Graph, keep: set[Node]) -> Graph:
+    """A copy of ``shapes`` where only the shapes of ``keep`` have targets (implicit class targets included)."""
+    out = Graph()
+    for s, p, o in shapes:
+        if s not in keep and (p in _TARGETS or (p == RDF.type and o in (RDFS.Class, OWL.Class))):
+            continue
+        out.add((s, p, o))
+    for prefix, namespace in shapes.namespaces():
+        out.bind(prefix, namespace, override=False)
+    return out
+
+
+class Delegation:
+    """pyshacl over the delegated shapes (``shapes``: the shapes graph with only theirs targeted)."""
+
+    def __init__(self, shapes: Graph, targets: dict[Node, _Targets]) -> None:
+        self.shapes = shapes
+        self.targets = targets
+
+    def run(self, data: Graph) -> list[ShapeResult]:
+        """Every result of the delegated shapes on a whole data graph."""
+        _, report, _ = validate(data, shacl_graph=self.shapes, advanced=True, allow_warnings=True, allow_infos=True,
+                                inference="none", do_owl_imports=False)
+        if not isinstance(report, Graph):  # pyshacl reports a failure of its own (a broken shape) this way
+            raise RuntimeError(f"SHACL validation could not run: {report}")
+        return report_trees(report, self.shapes)
+
+    def evaluate(self, facts: Facts, linked: Facts, reference: Graph, focus: list[str], view: _View) -> list[ShapeResult]:
+        """The delegated shapes' results on the records ``focus`` (their facts, the linked records and the
+        reference data beside them); a shape pyshacl cannot evaluate fails the records it targets."""
+        targeted = [f for f in focus if any(self._targets(t, f, view) for t in self.targets.values())]
+        if not targeted:
+            return []
+        data = Graph()
+        data += reference
+        for source in (linked, facts):
+            data += _triples(source)
+        try:
+            return self.run(data)
+        except Exception as exc:  # noqa: BLE001 - whatever stops pyshacl fails these records, and only them
+            return [ShapeResult(to_node(f), None, to_node(f), "sh:shape",
+                                f"the category's shape could not be evaluated: {exc}"[:500], SH.Violation, None, [],
+                                declared=True) for f in targeted]
+
+    @staticmethod
+    def _targets(targets: _Targets, focus: str, view: _View) -> bool:
+        own = view.props(focus)
+        return (targets.anything or focus in targets.nodes
+                or any(c in targets.classes for c in view.classes_of(focus))
+                or (targets.category is not None and targets.category in own.get("<https://w3id.org/fmar#assetCategory>", []))
+                or any(p in own for p in targets.subjects_of)
+                or any(view.is_object_of(focus, p) for p in targets.objects_of))
+
+
+def _triples(facts: Facts) -> Iterable[tuple[Node, Node, Node]]:
+    for s, po in facts.items():
+        subject = to_node(s)
+        for p, objects in po.items():
+            predicate = to_node(p)
+            for o in objects:
+                yield subject, predicate, to_node(o)
