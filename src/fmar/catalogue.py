@@ -6,6 +6,7 @@ an initialisation or a SPARQL update); :meth:`Catalogue.use` puts a newly publis
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from fmar.iris import FMAR, Iris
 from fmar.ntriples import term
 from fmar.store import GraphStore
 from fmar.validation import Checker, make_validator
-from fmar.validation.shacl import SH, load_shapes, target_categories
+from fmar.validation.shacl import SH, target_categories
 
 CATEGORY_SHAPES = "https://w3id.org/fmar/shapes/category/"
 _VERSIONS = """SELECT ?g ?category WHERE { GRAPH ?g { ?shape <https://w3id.org/fmar#forCategory> ?category } }"""
@@ -49,15 +50,51 @@ def description(shapes: Graph, node: Node) -> Graph:
     return out
 
 
-def with_shape(shapes: Graph, shape: URIRef, graph: Graph) -> Graph:
-    """``shapes`` with ``graph`` in place of the shape ``shape`` (a category's new version)."""
+_GENID = "/.well-known/genid/"
+
+
+def skolemise_shape(graph: Graph, shape: URIRef) -> Graph:
+    """A category version as stored: each blank node named by a skolem IRI (RDF 1.1 §3.5) under the shape, so
+    lists, path expressions and nested shapes are stored as submitted and read back as blank nodes."""
+    names: dict[BNode, URIRef] = {}
+
+    def named(node: Node) -> Node:
+        if not isinstance(node, BNode):
+            return node
+        if node not in names:
+            names[node] = URIRef(f"{shape}{_GENID}{len(names) + 1}")
+        return names[node]
+
     out = Graph()
-    old = description(shapes, shape)
-    for triple in shapes:
-        if triple not in old:
-            out.add(triple)
-    out += graph
-    return target_categories(out)
+    for s, p, o in sorted(graph, key=lambda t: (str(t[0]), str(t[1]), str(t[2]))):
+        out.add((named(s), p, named(o)))
+    return out
+
+
+def deskolemise(graph: Graph) -> Graph:
+    """A stored category version as it was submitted: its skolem IRIs blank nodes again."""
+    def node(term_: Node) -> Node:
+        if isinstance(term_, URIRef) and _GENID in term_:
+            return BNode("sk" + hashlib.sha256(term_.encode()).hexdigest()[:24])
+        return term_
+
+    out = Graph()
+    for s, p, o in graph:
+        out.add((node(s), p, node(o)))
+    return out
+
+
+def split_seed(shape_files: Sequence[Path]) -> tuple[Graph, dict[str, Graph]]:
+    """The repository's shapes: those every record uses, and each category's file (by category code)."""
+    common, categories = Graph(), {}
+    for path in shape_files:
+        graph = Graph().parse(path, format="turtle")
+        category = next(graph.objects(None, FMAR.forCategory), None)
+        if category is None:
+            common += graph
+        else:
+            categories[str(category).rsplit("/", 1)[-1]] = graph
+    return common, categories
 
 
 @dataclass(frozen=True)
@@ -75,11 +112,12 @@ class Catalogue:
     def __init__(self, store: GraphStore, iris: Iris, kind: str, shape_files: Sequence[Path],
                  term_for: dict[str, str]) -> None:
         self.store, self.iris, self.kind, self.term_for = store, iris, kind, term_for
-        self.seed = load_shapes(shape_files)
+        self.common, self.seed = split_seed(shape_files)
         self._guard = threading.Lock()
         self._validator: Checker | None = None
         self._reference: Graph | None = None
         self._tables: Tables | None = None
+        self._categories: dict[str, Graph] = {}
 
     @property
     def validator(self) -> Checker:
@@ -93,6 +131,23 @@ class Catalogue:
     @property
     def shapes(self) -> Graph:
         return self.validator.shapes
+
+    @property
+    def categories(self) -> dict[str, Graph]:
+        """Each category's shapes graph in force: its shape and the helper shapes it brought."""
+        self.validator  # noqa: B018 - installs them
+        return self._categories
+
+    def with_category(self, category_code: str, graph: Graph) -> Graph:
+        """The shapes in force with ``graph`` as the category's (a new version, or a new category)."""
+        return self._assemble({**self.categories, category_code: graph})
+
+    def _assemble(self, categories: dict[str, Graph]) -> Graph:
+        shapes = Graph()
+        shapes += self.common
+        for graph in categories.values():
+            shapes += graph
+        return target_categories(shapes)
 
     @property
     def reference(self) -> Graph:
@@ -126,10 +181,12 @@ class Catalogue:
         validator.set_reference(self.reference)
         return validator
 
-    def use(self, validator: Checker) -> None:
-        """Put a candidate's shapes in force (a category version was published)."""
+    def use(self, validator: Checker, category_code: str | None = None, graph: Graph | None = None) -> None:
+        """Put a candidate's shapes in force (``graph``, a version of the category, was published)."""
         with self._guard:
             self._validator, self._tables = validator, None
+            if category_code is not None and graph is not None:
+                self._categories = {**self._categories, category_code: graph}
 
     def reload(self) -> None:
         """Read the shapes, the reference data and the tables from the store again, on next use."""
@@ -154,11 +211,16 @@ class Catalogue:
                     (int(match.group(1)), URIRef(str(row["g"]))))
         return {c: sorted(v) for c, v in versions.items()}
 
+    def version(self, graph: URIRef) -> Graph:
+        """A published version's graph, as it was submitted."""
+        return deskolemise(self.store.graph(graph))
+
     def _shapes_in_store(self) -> Graph:
-        shapes = self.seed
+        categories = dict(self.seed)
         for category_code, versions in self.published().items():
-            shapes = with_shape(shapes, shape_iri(category_code), self.store.graph(versions[-1][1]))
-        return shapes
+            categories[category_code] = self.version(versions[-1][1])
+        self._categories = categories
+        return self._assemble(categories)
 
     def _install(self, shapes: Graph) -> None:
         reference = new_graph()

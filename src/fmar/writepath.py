@@ -165,8 +165,10 @@ class Batch:
 
 
 def refused(results: Sequence[Result], justification: str | None) -> bool:
-    """The verdict: a violation refuses; warnings refuse unless the submitter justified accepting them."""
-    return any(r.severity == "Violation" for r in results) or bool(results and not (justification or "").strip())
+    """The verdict: a violation refuses; warnings refuse unless the submitter justified accepting them; an
+    ``sh:Info`` result never refuses (it needs no justification)."""
+    severities = {r.severity for r in results}
+    return "Violation" in severities or ("Warning" in severities and not (justification or "").strip())
 
 
 def verdict_error(problems: Sequence[dict[str, object]]) -> ValidationFailed:
@@ -175,7 +177,8 @@ def verdict_error(problems: Sequence[dict[str, object]]) -> ValidationFailed:
     violations = [p for p in problems if p.get("severity") == "Violation"]
     if violations:
         return ValidationFailed(f"{len(violations)} rule(s) failed", errors=list(problems))
-    return ValidationFailed(f"{len(problems)} warning(s) need a justification to be accepted", errors=list(problems))
+    warnings = [p for p in problems if p.get("severity") == "Warning"]
+    return ValidationFailed(f"{len(warnings)} warning(s) need a justification to be accepted", errors=list(problems))
 
 
 class WritePath:
@@ -430,9 +433,9 @@ def merge_facts(*sources: Facts) -> Facts:
 
 
 def warning_triples(record: URIRef, warnings: Sequence[Result]) -> list[tuple[Node, Node, Node]]:
-    """The accepted warnings, kept with the record."""
+    """The accepted warnings, kept with the record (``sh:Info`` results need no acceptance and are not kept)."""
     triples: list[tuple[Node, Node, Node]] = []
-    for n, warning in enumerate(warnings, start=1):
+    for n, warning in enumerate((w for w in warnings if w.severity == "Warning"), start=1):
         node = URIRef(f"{record}#acceptedWarning-{n}")
         triples += [(record, FMAR.acceptedWarning, node), (node, RDF.type, FMAR.ValidationWarning),
                     (node, FMAR.warningMessage, Literal(warning.message)), (node, FMAR.warningPath, Literal(warning.path))]

@@ -20,17 +20,16 @@ from dataclasses import dataclass
 
 from pyshacl.entrypoints import meta_validate
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from fmar.access.policy import Policy
 from fmar.access.principal import Principal
 from fmar.arm.export import Export
 from fmar.audit.history import History, Kind, Version
-from fmar.catalogue import Catalogue, description, with_shape
+from fmar.catalogue import Catalogue, shape_iri, skolemise_shape
 from fmar.errors import BadRequest, Conflict, NotFound, Unprocessable
 from fmar.iris import FMAR, Iris, code
 from fmar.jobs import Job, Jobs
-from fmar.jsonld import skolemise
 from fmar.store import GraphStore
 from fmar.validation import Checker
 from fmar.validation.engine import ShapeError
@@ -86,14 +85,14 @@ class Categories:
 
     def get(self, category_code: str, version: int | None = None) -> Graph:
         """A category's shape: the current one, or a given published version (1 is the seed shape)."""
-        shape = self._shape_node(category_code)
+        self._shape_node(category_code)
         if version is None:
-            return description(self.catalogue.shapes, shape)
+            return self.catalogue.categories[category_code]
         for number, graph in self._versions(category_code):
             if number == version:
-                return self.store.graph(graph)
-        if version == 1:
-            return description(self.store.graph(self.iris.graph("shapes")), shape)
+                return self.catalogue.version(graph)
+        if version == 1 and category_code in self.catalogue.seed:
+            return self.catalogue.seed[category_code]
         raise NotFound(f"category {category_code} has no version {version}")
 
     def version_at(self, category_code: str, when: str) -> int:
@@ -125,22 +124,47 @@ class Categories:
 
     def publish(self, principal: Principal, category_code: str, turtle: str, *, breaking: bool = False,
                 reason: str | None = None, request_id: str | None = None) -> Published:
-        """Publish a new version of a category's shape (admin): at once, or when a background job has checked
-        the category's many existing assets against it."""
+        """Publish a new version of a category's shape (admin), or a new category with its first version: at
+        once, or when a background job has checked the category's many existing assets against it."""
         self.policy.require_role(principal, "category.update")
-        shape = self._shape_node(category_code)
         try:
             submitted = Graph().parse(data=turtle, format="turtle")
         except Exception as exc:  # noqa: BLE001 - any parser error is the submitter's
             raise BadRequest(f"the shape is not valid Turtle: {exc}") from exc
-        return self._publish(principal, category_code, shape, submitted, breaking, reason, request_id)
+        if category_code in self.catalogue.categories:
+            return self._publish(principal, category_code, self._shape_node(category_code), submitted, breaking,
+                                 reason, request_id)
+        if not _CODE.match(category_code):
+            raise Unprocessable(f"{category_code!r} cannot be a category code: upper-case letters, digits and _, "
+                                "beginning with a letter")
+        concept = self._concept(category_code, submitted)
+        return self._publish(principal, category_code, shape_iri(category_code), submitted, True, reason, request_id,
+                             operation="category.create", concept=concept)
+
+    def _concept(self, category_code: str, submitted: Graph) -> Graph:
+        """A new category's code-list entry, taken out of the submission: its label and definition."""
+        category = code("AssetCategory", category_code)
+        label, definition = submitted.value(category, SKOS.prefLabel), submitted.value(category, SKOS.definition)
+        if label is None or definition is None:
+            raise Unprocessable(f"a new category needs its code in the code list: <{category}> with skos:prefLabel "
+                                "and skos:definition, beside its shape")
+        concept = Graph()
+        for p, o in submitted.predicate_objects(category):
+            concept.add((category, p, o))
+            submitted.remove((category, p, o))
+        scheme = URIRef(str(category).rsplit("/", 1)[0])
+        for p, o in ((RDF.type, SKOS.Concept), (SKOS.inScheme, scheme), (SKOS.topConceptOf, scheme),
+                     (SKOS.notation, Literal(category_code))):
+            concept.set((category, p, o))
+        return concept
 
     def deprecate(self, principal: Principal, category_code: str, reason: str | None,
                   request_id: str | None = None) -> int:
         """A new version marked deprecated: new registrations are refused, existing assets are untouched."""
         self.policy.require_role(principal, "category.deprecate")
         shape = self._shape_node(category_code)
-        current = description(self.catalogue.shapes, shape)
+        current = Graph()
+        current += self.catalogue.categories[category_code]
         if (shape, OWL.deprecated, Literal(True)) in current:
             raise Conflict(f"category {category_code} is already deprecated")
         current.add((shape, OWL.deprecated, Literal(True)))
@@ -150,7 +174,8 @@ class Categories:
         return published.version
 
     def _publish(self, principal: Principal, category_code: str, shape: URIRef, submitted: Graph, breaking: bool,
-                 reason: str | None, request_id: str | None, operation: str = "category.update") -> Published:
+                 reason: str | None, request_id: str | None, operation: str = "category.update",
+                 concept: Graph | None = None) -> Published:
         category = code("AssetCategory", category_code)
         if set(submitted.subjects(FMAR.forCategory, None)) != {shape} or \
                 submitted.value(shape, FMAR.forCategory) != category:
@@ -158,26 +183,33 @@ class Categories:
                                 "category shape")
         if (shape, RDF.type, SH.NodeShape) not in submitted:
             raise Unprocessable(f"<{shape}> must be a sh:NodeShape")
+        self._own_helpers(category_code, shape, submitted)
         conforms, _, text = meta_validate(submitted)
         if not conforms:
             raise Unprocessable("the shape is not valid SHACL (the SHACL meta-shape says so)", report=str(text)[:4000])
         if self.jobs.running(PUBLICATION, category_code):
             raise Conflict(f"a publication of category {category_code} is being checked; wait for it to finish")
         versions = self._versions(category_code)
-        number = (versions[-1][0] if versions else 1) + 1
+        number = 1 if concept is not None else (versions[-1][0] if versions else 1) + 1
         submitted.set((shape, OWL.versionInfo, Literal(str(number))))
-        graph = skolemise(submitted, shape)
+        graph = skolemise_shape(submitted, shape)
         try:
-            validator = self.catalogue.candidate(with_shape(self.catalogue.shapes, shape, graph))
+            validator = self.catalogue.candidate(self.catalogue.with_category(category_code, submitted))
         except ShapeError as exc:
-            raise Unprocessable(f"the shape uses SHACL the registry does not implement: {exc}") from exc
+            raise Unprocessable(f"the shape cannot be used: {exc}") from exc
 
         def put_in_force(changed_since: int | None) -> int:
             checks = [] if changed_since is None else [lambda: self._check_changed(validator, category, changed_since)]
             version_graph = self.iris.graph(f"category/{category_code}/v{number}")
-            self.write.commit(Change(operation, principal, None, [RecordChange(shape, version_graph, Graph(), graph)],
-                                     reason=reason, request_id=request_id, checks=checks))
-            self.catalogue.use(validator)
+            changes = [RecordChange(shape, version_graph, Graph(), graph)]
+            if concept is not None:
+                changes.append(RecordChange(category, self.iris.graph("codes"), Graph(), concept))
+            self.write.commit(Change(operation, principal, None, changes, reason=reason, request_id=request_id,
+                                     checks=checks))
+            if concept is None:
+                self.catalogue.use(validator, category_code, submitted)
+            else:  # the code list changed too: read the reference data again
+                self.catalogue.reload()
             return number
 
         total = 0 if breaking else self._count(category)
@@ -192,6 +224,19 @@ class Categories:
             return {"code": category_code, "version": put_in_force(start)}
 
         return Published(job=self.jobs.start(PUBLICATION, category_code, total, work))
+
+    def _own_helpers(self, category_code: str, shape: URIRef, submitted: Graph) -> None:
+        """Helper shapes named by IRIs publish with the category, if no other part of the shapes describes them."""
+        others = Graph()
+        others += self.catalogue.common
+        for other, graph in self.catalogue.categories.items():
+            if other != category_code:
+                others += graph
+        taken = sorted(str(s) for s in set(submitted.subjects()) if isinstance(s, URIRef) and s != shape
+                       and (s, None, None) in others)
+        if taken:
+            raise Unprocessable("the submission describes shapes or nodes that other shapes already define: "
+                                + ", ".join(f"<{t}>" for t in taken[:10]))
 
     def _count(self, category: URIRef) -> int:
         rows = self.store.select(_COUNT, bindings={"category": category})

@@ -11,6 +11,7 @@ from fmar.access.principal import Principal
 from fmar.errors import Conflict, Duplicate, NotFound, PreconditionFailed, Unprocessable, ValidationFailed
 from fmar.iris import DCTERMS, FMAR, Iris, code, new_id
 from fmar.jsonld import JsonLdContext
+from fmar.normalise import ORGANISATION, normalise
 from fmar.records import (
     REGISTRY_SET,
     carry_over,
@@ -91,7 +92,8 @@ class Organisations:
             if supplied:
                 raise Unprocessable(f"{', '.join(supplied)} are set by the registry, not by the submitter",
                                     terms=supplied)
-        return self.context.read(body, record=org, record_type="Organisation")
+        # company and VAT numbers in the form the registry stores and checks (src/fmar/normalise.py)
+        return normalise(self.context.read(body, record=org, record_type="Organisation"), org, ORGANISATION)
 
     def _company_checks(self, graph: Graph, org: URIRef) -> list[Any]:
         number = graph.value(org, FMAR.companyNumber)

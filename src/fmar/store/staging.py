@@ -91,5 +91,5 @@ class Staging:
         rows = [{n: to_rdflib(row[n]) for n in names if row[n] is not None} for row in result]
         if bound is not None:
             for row in rows:
-                row.setdefault("this", to_node(this))  # type: ignore[arg-type]
+                row.setdefault("this", to_node(this))
         return rows
