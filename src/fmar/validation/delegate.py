@@ -9,10 +9,11 @@ shape has lost its targets, so each delegated shape is checked once, with every 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pyshacl import validate
-from rdflib import Graph
+from rdflib import Graph, URIRef
+from rdflib.graph import ReadOnlyGraphAggregate
 from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import Node
 
@@ -46,28 +47,43 @@ class Delegation:
 
     def run(self, data: Graph) -> list[ShapeResult]:
         """Every result of the delegated shapes on a whole data graph."""
-        _, report, _ = validate(data, shacl_graph=self.shapes, advanced=True, allow_warnings=True, allow_infos=True,
-                                inference="none", do_owl_imports=False)
+        return self._pyshacl(data, advanced=True)
+
+    def _pyshacl(self, data: Graph, **options: Any) -> list[ShapeResult]:
+        _, report, _ = validate(data, shacl_graph=self.shapes, allow_warnings=True, allow_infos=True,
+                                inference="none", do_owl_imports=False, **options)
         if not isinstance(report, Graph):  # pyshacl reports a failure of its own (a broken shape) this way
             raise RuntimeError(f"SHACL validation could not run: {report}")
         return report_trees(report, self.shapes)
 
     def evaluate(self, facts: Facts, linked: Facts, reference: Graph, focus: list[str], view: _View) -> list[ShapeResult]:
         """The delegated shapes' results on the records ``focus`` (their facts, the linked records and the
-        reference data beside them); a shape pyshacl cannot evaluate fails the records it targets."""
-        targeted = [f for f in focus if any(self._targets(t, f, view) for t in self.targets.values())]
-        if not targeted:
+        reference data beside them). Each shape named by an IRI is applied to the records it targets (one
+        pyshacl run a shape and batch); a shape pyshacl cannot evaluate fails those records, and only them."""
+        groups = {shape: nodes for shape, targets in self.targets.items()
+                  if (nodes := [f for f in focus if self._targets(targets, f, view)])}
+        if not groups:
             return []
-        data = Graph()
-        data += reference
+        batch = Graph()
         for source in (linked, facts):
-            data += _triples(source)
-        try:
-            return self.run(data)
-        except Exception as exc:  # noqa: BLE001 - whatever stops pyshacl fails these records, and only them
-            return [ShapeResult(to_node(f), None, to_node(f), "sh:shape",
-                                f"the category's shape could not be evaluated: {exc}"[:500], SH.Violation, None, [],
-                                declared=True) for f in targeted]
+            for triple in _triples(source):
+                batch.add(triple)
+        data = ReadOnlyGraphAggregate([reference, batch])  # the reference data is read where it is, not copied
+        trees: list[ShapeResult] = []
+        for shape, nodes in groups.items():
+            try:
+                if isinstance(shape, URIRef) and not self.targets[shape].anything:
+                    trees += self._pyshacl(data, use_shapes=[str(shape)], focus_nodes=[n[1:-1] for n in nodes])
+                else:  # a blank or SPARQL-targeted shape: the whole data, every delegated shape
+                    whole = Graph()
+                    whole += reference
+                    whole += batch
+                    trees += self._pyshacl(whole, advanced=True)
+            except Exception as exc:  # noqa: BLE001 - whatever stops pyshacl fails these records, and only them
+                trees += [ShapeResult(to_node(f), None, to_node(f), "sh:shape",
+                                      f"the shape {shape} could not be evaluated: {exc}"[:500], SH.Violation, shape, [],
+                                      declared=True) for f in nodes]
+        return trees
 
     @staticmethod
     def _targets(targets: _Targets, focus: str, view: _View) -> bool:
