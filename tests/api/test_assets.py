@@ -86,6 +86,20 @@ HARD_RULES: list[tuple[dict[str, Any], str]] = [
     ({"ownerType": "LANDLORD"}, "ownerType"),
     ({"manufacturer": "m" * 256}, "manufacturer"),
     ({"assetModel": "m" * 101}, "assetModel"),
+    # issue 12's review of the data dictionary (each with its passing case in tests/api/test_dictionary.py)
+    ({"demandCapacity": 6}, "demandCapacity"),  # above ratedCapacity
+    ({"installedCapacity": 2, "demandCapacity": 3}, "demandCapacity"),  # installed below demand
+    ({"assetCategory": "OTHER", "energySource": "OTHER", "otherDescription": "flywheel", "importMPAN": None,
+      "storageCapacity": None, "dno": None}, "dno"),  # CONNECTED without an MPAN still needs its DNO
+    ({"assetCategory": "SOLAR_PV", "exportMPAN": mpan("100000000002"), "importMPAN": None, "storageCapacity": None,
+      "energySource": None}, "energySource"),  # no default source
+    ({"assetCategory": "WIND_TURBINE", "exportMPAN": mpan("100000000002"), "importMPAN": None,
+      "storageCapacity": None}, "energySource"),
+    ({"importMPAN": mpan("000000000001")}, "importMPAN"),  # not a known distributor id
+    ({"importMPAN": mpan("990000000001")}, "importMPAN"),
+    ({"importMPAN": mpan("270000000001")}, "importMPAN"),  # an IDNO's (GTC), inactive in this phase
+    ({"postcode": "QA1 1AA"}, "postcode"),  # Q never opens a postcode
+    ({"postcode": "CB7 4CI"}, "postcode"),  # nor are C, I in the inward code
 ]
 HARD_RULES[14] = ({"assetCategory": "CHP", "exportMPAN": mpan("100000000002"), "importMPAN": None,
                    "storageCapacity": None, "energySource": None}, "energySource")  # CHP has no default source
