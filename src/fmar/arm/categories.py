@@ -77,7 +77,8 @@ class Categories:
         items = []
         for shape, category in sorted(shapes.subject_objects(FMAR.forCategory), key=lambda so: str(so[1])):
             code_ = str(category).rsplit("/", 1)[-1]
-            items.append({"code": code_, "label": str(shapes.value(shape, RDFS.label) or code_),
+            label = shapes.value(shape, RDFS.label) or self.catalogue.reference.value(category, SKOS.prefLabel)
+            items.append({"code": code_, "label": str(label or code_),
                           "version": int(str(shapes.value(shape, OWL.versionInfo) or 1)),
                           "deprecated": shapes.value(shape, OWL.deprecated) == Literal(True),
                           "shape": str(shape)})
