@@ -54,7 +54,7 @@ _GENID = "/.well-known/genid/"
 
 
 def skolemise_shape(graph: Graph, shape: URIRef) -> Graph:
-    """A category version as stored: each blank node named by a skolem IRI (RDF 1.1 §3.5) under the shape, so
+    """A category version as stored: each blank node named by a skolem IRI (RDF 1.1 §3.5) in the shape, so
     lists, path expressions and nested shapes are stored as submitted and read back as blank nodes."""
     names: dict[BNode, URIRef] = {}
 
@@ -62,7 +62,7 @@ def skolemise_shape(graph: Graph, shape: URIRef) -> Graph:
         if not isinstance(node, BNode):
             return node
         if node not in names:
-            names[node] = URIRef(f"{shape}{_GENID}{len(names) + 1}")
+            names[node] = URIRef(f"{shape}#{_GENID}{len(names) + 1}")  # a {record}# node: in the history
         return names[node]
 
     out = Graph()

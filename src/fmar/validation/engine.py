@@ -864,8 +864,8 @@ def _binds_this(select: str) -> bool:
             return unsafe(x.p, top)
         if x.name == "Filter":
             return (not top and mentions(x.expr)) or unsafe(x.p, top)
-        if x.name == "Extend":
-            return mentions(x.expr) or unsafe(x.p, False)
+        if x.name == "Extend":  # a projected expression or a BIND: over the pattern below it, as it stands
+            return mentions(x.expr) or unsafe(x.p, top)
         if x.name == "LeftJoin":
             return mentions(x.expr) or unsafe(x.p1, False) or unsafe(x.p2, False)
         if x.name in ("Join", "Union", "Minus"):
