@@ -56,13 +56,19 @@ class Staging:
         text = "".join(lines).encode()
         if len(lines) >= self.LARGE_QUADS:
             store = self._fresh()
-            store.bulk_extend(ox.parse(text, format=ox.RdfFormat.N_QUADS, lenient=True))  # IRIs checked on reading
+            if b"_:" in text:  # parsed, not loaded: blank nodes keep their names (a pre-bound one is found)
+                store.bulk_extend(ox.parse(text, format=ox.RdfFormat.N_QUADS, lenient=True))
+            else:
+                store.bulk_load(input=text, format=ox.RdfFormat.N_QUADS, lenient=True)  # IRIs checked on reading
             return self._answers(store, graph, queries)
         self._calls += 1
         if self._calls % self.RENEW_EVERY == 0:  # removed graphs leave tombstones that slow every query
             self._store = self._fresh()
         store = self._store
-        store.extend(ox.parse(text, format=ox.RdfFormat.N_QUADS))  # parsed, not loaded: blank nodes keep their names
+        if b"_:" in text:
+            store.extend(ox.parse(text, format=ox.RdfFormat.N_QUADS))
+        else:
+            store.load(input=text, format=ox.RdfFormat.N_QUADS)
         try:
             return self._answers(store, graph, queries)
         finally:
