@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from pyshacl import validate
-from rdflib import Graph, URIRef
-from rdflib.graph import ReadOnlyGraphAggregate
+from rdflib import Graph
 from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import Node
 
@@ -42,24 +41,28 @@ class Delegation:
     """pyshacl over the delegated shapes (``shapes``: the shapes graph with only theirs targeted)."""
 
     def __init__(self, shapes: Graph, targets: dict[Node, _Targets]) -> None:
-        self.shapes = shapes
+        self.shapes = strip_targets(shapes, keep=set(targets))
         self.targets = targets
+        #: Each delegated shape with only its own targets (shapes it names by IRI stay whole: pyshacl's
+        #: use_shapes would treat them as conforming).
+        self.alone = {shape: strip_targets(shapes, keep={shape}) for shape in targets}
 
     def run(self, data: Graph) -> list[ShapeResult]:
         """Every result of the delegated shapes on a whole data graph."""
         return self._pyshacl(data, advanced=True)
 
-    def _pyshacl(self, data: Graph, **options: Any) -> list[ShapeResult]:
-        _, report, _ = validate(data, shacl_graph=self.shapes, allow_warnings=True, allow_infos=True,
+    def _pyshacl(self, data: Graph, shapes: Graph | None = None, **options: Any) -> list[ShapeResult]:
+        shapes = self.shapes if shapes is None else shapes
+        _, report, _ = validate(data, shacl_graph=shapes, allow_warnings=True, allow_infos=True,
                                 inference="none", do_owl_imports=False, **options)
         if not isinstance(report, Graph):  # pyshacl reports a failure of its own (a broken shape) this way
             raise RuntimeError(f"SHACL validation could not run: {report}")
-        return report_trees(report, self.shapes)
+        return report_trees(report, shapes)
 
     def evaluate(self, facts: Facts, linked: Facts, reference: Graph, focus: list[str], view: _View) -> list[ShapeResult]:
         """The delegated shapes' results on the records ``focus`` (their facts, the linked records and the
-        reference data beside them). Each shape named by an IRI is applied to the records it targets (one
-        pyshacl run a shape and batch); a shape pyshacl cannot evaluate fails those records, and only them."""
+        reference data beside them): one pyshacl run a delegated shape and batch, that shape alone targeted
+        (the shapes it names stay whole); a shape pyshacl cannot evaluate fails those records, and only them."""
         groups = {shape: nodes for shape, targets in self.targets.items()
                   if (nodes := [f for f in focus if self._targets(targets, f, view)])}
         if not groups:
@@ -68,17 +71,15 @@ class Delegation:
         for source in (linked, facts):
             for triple in _triples(source):
                 batch.add(triple)
-        data = ReadOnlyGraphAggregate([reference, batch])  # the reference data is read where it is, not copied
+        data = Graph()
+        data += reference
+        data += batch
         trees: list[ShapeResult] = []
+        names = {n[1:-1] for nodes in groups.values() for n in nodes}
         for shape, nodes in groups.items():
-            try:
-                if isinstance(shape, URIRef) and not self.targets[shape].anything:
-                    trees += self._pyshacl(data, use_shapes=[str(shape)], focus_nodes=[n[1:-1] for n in nodes])
-                else:  # a blank or SPARQL-targeted shape: the whole data, every delegated shape
-                    whole = Graph()
-                    whole += reference
-                    whole += batch
-                    trees += self._pyshacl(whole, advanced=True)
+            try:  # the shape alone targeted, over the whole data: its results on these records are kept
+                trees += [t for t in self._pyshacl(data, self.alone[shape], advanced=True)
+                          if str(t.focus).split("#", 1)[0] in names]
             except Exception as exc:  # noqa: BLE001 - whatever stops pyshacl fails these records, and only them
                 trees += [ShapeResult(to_node(f), None, to_node(f), "sh:shape",
                                       f"the shape {shape} could not be evaluated: {exc}"[:500], SH.Violation, shape, [],

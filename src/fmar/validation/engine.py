@@ -44,7 +44,7 @@ from rdflib.term import Node
 
 from fmar.ntriples import parts, term, to_node
 from fmar.store.staging import Query, QueryFailed
-from fmar.validation.delegate import Delegation, strip_targets
+from fmar.validation.delegate import Delegation
 from fmar.validation.shacl import FMAR_FOR_CATEGORY, SH, Facts, Result, Rule, ShapeResult, flatten, result_path
 
 #: (value, default message, details) of one failed constraint.
@@ -189,8 +189,7 @@ class CompiledValidator:
                     index_.setdefault(k, []).append(compiled)
             if t.category is not None:
                 self._by_category.setdefault(t.category, []).append(compiled)
-        self.delegation = Delegation(strip_targets(shapes, keep=set(self.delegated)), delegated_targets) \
-            if self.delegated else None
+        self.delegation = Delegation(shapes, delegated_targets) if self.delegated else None
         self.sparql_predicates = _predicates_read([q.select for s in self._compiled.values() for q in s.sparql])
 
     def set_reference(self, reference: Graph) -> None:
@@ -350,6 +349,8 @@ class CompiledValidator:
                                                for tag in _repeated_languages(values)]
         if param == SH.node:
             target = self._node_shape(arg)
+            if target.sparql:  # only targeted shapes' SPARQL runs natively: pyshacl evaluates this one
+                raise _NotNative(f"shape {arg}, reached by sh:node, has SPARQL constraints")
 
             def node_check(focus: str, values: list[str], view: _View) -> list[Failure]:
                 failures: list[Failure] = []
