@@ -5,6 +5,8 @@ directory, which include the test files; each test file is itself a manifest who
 ``sht:Validate`` tests: a data graph and a shapes graph (``<>`` for the test file itself), and the
 validation report expected of them (or ``sht:Failure``: the shapes must be refused).
 
+Graphs are parsed with rdflib, each file with its own IRI as base, literals kept as written (:func:`load`).
+
 How reports are compared is what the suite defines
 (https://w3c.github.io/data-shapes/data-shapes-test-suite/, "Validate RDF data", full compliance):
 *expected* is the ``mf:result`` node's triples, its ``sh:result`` nodes' triples, and the triples
@@ -53,6 +55,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import rdflib
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.compare import isomorphic
@@ -146,8 +149,15 @@ def _local(iri: Node | None) -> Path:
 
 
 def load(path: Path) -> Graph:
-    """A Turtle file of the suite, with its own IRI as base (so ``<>`` is the file)."""
-    return Graph().parse(path, format="turtle", publicID=path.as_uri())
+    """A Turtle file of the suite, with its own IRI as base (so ``<>`` is the file), its literals as written:
+    rdflib's parser would rewrite a well-typed literal in canonical form (``"1"^^xsd:boolean`` as ``"true"``,
+    which ``core/property/uniqueLang-002`` tells apart), so it parses with ``rdflib.NORMALIZE_LITERALS`` off."""
+    normalize = rdflib.NORMALIZE_LITERALS
+    rdflib.NORMALIZE_LITERALS = False
+    try:
+        return Graph().parse(path, format="turtle", publicID=path.as_uri())
+    finally:
+        rdflib.NORMALIZE_LITERALS = normalize
 
 
 # ---------------------------------------------------------------------------------------------- running
@@ -181,8 +191,9 @@ def run(test: ShaclTest, engine: Engine) -> list[str]:
     described = without_tests(manifest)
     in_data = described if test.data == test.file else None
     in_shapes = described if test.shapes == test.file else None
-    expected = Normalised(manifest, expected_node, in_data, in_shapes, expected_messages, shapes)
-    actual = Normalised(report, actual_node, in_data, in_shapes, expected_messages, shapes)
+    names = manifest.namespace_manager  # the test file's prefixes, for both sides' failure lines
+    expected = Normalised(manifest, expected_node, in_data, in_shapes, expected_messages, shapes, names)
+    actual = Normalised(report, actual_node, in_data, in_shapes, expected_messages, shapes, names)
     problems = []
     wanted = _boolean(manifest.value(expected_node, SH.conforms))
     if conforms != wanted:
@@ -245,7 +256,7 @@ class Normalised:
     (one a distinct node), each path blank node its path structure."""
 
     def __init__(self, source: Graph, report: Node, data: Graph | None, shapes: Graph | None,
-                 messages: set[Node], path_fallback: Graph) -> None:
+                 messages: set[Node], path_fallback: Graph, names: NamespaceManager) -> None:
         self.source, self.data, self.shapes, self.path_fallback = source, data, shapes, path_fallback
         self.graph = Graph()
         self.results: list[dict[URIRef, list[str]]] = []
@@ -268,7 +279,7 @@ class Normalised:
                 for value in values:
                     self.graph.add((node, predicate, self._term(predicate, value)))
                 if values:
-                    fields[predicate] = sorted(self._show(predicate, v, source.namespace_manager) for v in values)
+                    fields[predicate] = sorted(self._show(predicate, v, names) for v in values)
             self.results.append(fields)
 
     def _term(self, role: URIRef, term: Node) -> Node:
