@@ -36,7 +36,6 @@ asset.export             any any own area - delegated - - -
 category.list            any any any any any any any any any
 category.read            any any any any any any any any any
 category.update          any - - - - - - - -
-category.create          any - - - - - - - -
 category.deprecate       any - - - - - - - -
 sparql.query             any any own area public delegated|public public public public
 sparql.update            any - - - - - - - -

@@ -25,22 +25,7 @@ BY_ID = {t.id: t for t in TESTS}
 #: The tests the engine does not pass, and why. Each is a strict xfail: a test that starts passing fails the run
 #: until it is taken off this list. (With the pyshacl stand-in of commit 887dd53 the list was uniqueLang-002,
 #: where pyshacl takes "1"^^xsd:boolean for true, and shapesGraph-001.)
-FAILING: dict[str, str] = {
-    "core/path/path-strange-001":
-        "the shape's path node is both a list (ex:p ex:q) and has sh:inversePath ex:p; the report's sh:resultPath "
-        "copies the whole node, where the suite expects the path used, ( ex:p ex:q )",
-    "core/path/path-strange-002":
-        "as path-strange-001, with sh:inversePath ( ex:p ): the report's sh:resultPath copies the ill-formed path "
-        "node whole",
-    "core/property/datatype-001":
-        'the report\'s sh:value is "2011-01-01T00:00:00"^^xsd:dateTime where the data has the ill-typed '
-        '"2011-01-01"^^xsd:dateTime: the engine rebuilds literals from N-Triples through rdflib, which rewrites '
-        "lexical forms",
-    "sparql/pre-binding/shapesGraph-001":
-        "the SPARQL constraint uses $shapesGraph (and $currentShape); the engine delegates it to pyshacl, which "
-        "raises NotImplementedError 'SPARQL Constraint text has $shapesGraph in it, but Shapes Graph is not "
-        "currently supported'",
-}
+FAILING: dict[str, str] = {}
 
 
 def test_the_suite_is_complete() -> None:

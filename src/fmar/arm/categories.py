@@ -140,7 +140,7 @@ class Categories:
                                 "beginning with a letter")
         concept = self._concept(category_code, submitted)
         return self._publish(principal, category_code, shape_iri(category_code), submitted, True, reason, request_id,
-                             operation="category.create", concept=concept)
+                             concept=concept)
 
     def _concept(self, category_code: str, submitted: Graph) -> Graph:
         """A new category's code-list entry, taken out of the submission: its label and definition."""

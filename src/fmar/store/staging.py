@@ -14,6 +14,8 @@ from fmar.store.terms import to_oxigraph, to_rdflib
 #: A SELECT and the focus nodes (N-Triples terms) to pre-bind ``$this`` to, one run each; None: run it once.
 Query = tuple[str, Sequence[str] | None]
 _THIS = ox.Variable("this")
+#: The named graph the shapes graph is staged in, when a SPARQL constraint reads it (``$shapesGraph``).
+SHAPES_GRAPH = "urn:fmar:staging:shapes"
 
 
 class QueryFailed(Exception):
@@ -33,9 +35,14 @@ class Staging:
     #: The small-call store is rebuilt this often (a removed graph leaves tombstones behind).
     RENEW_EVERY = 256
 
-    def __init__(self, reference: Iterable[tuple[Node, Node, Node]]) -> None:
-        self._reference = "".join(f"{term(s)} {term(p)} {term(o)} {self.REFERENCE} .\n"
-                                  for s, p, o in reference).encode()
+    SHAPES = ox.NamedNode(SHAPES_GRAPH)
+
+    def __init__(self, reference: Iterable[tuple[Node, Node, Node]],
+                 shapes: Iterable[tuple[Node, Node, Node]] = ()) -> None:
+        """``shapes``: the shapes graph, when a constraint reads it (``$shapesGraph``), as the named graph
+        :attr:`SHAPES`."""
+        self._reference = "".join([f"{term(s)} {term(p)} {term(o)} {self.REFERENCE} .\n" for s, p, o in reference]
+                                  + [f"{term(s)} {term(p)} {term(o)} {self.SHAPES} .\n" for s, p, o in shapes]).encode()
         self._store = self._fresh()
         self._calls = 0
 

@@ -43,7 +43,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node
 
 from fmar.ntriples import parts, term, to_node
-from fmar.store.staging import Query, QueryFailed
+from fmar.store.staging import SHAPES_GRAPH, Query, QueryFailed
 from fmar.validation.delegate import Delegation
 from fmar.validation.shacl import FMAR_FOR_CATEGORY, SH, Facts, Result, Rule, ShapeResult, flatten, result_path
 
@@ -74,7 +74,7 @@ _NO_SHAPES: list[_NodeShape] = []
 #: The constraint components that a node with no value for the path can fail.
 _ABSENCE = {SH.minCount, SH.hasValue, SH.equals}
 #: Pre-bound variables the fast path does not bind (pyshacl evaluates constraints that use them).
-_OTHER_PREBOUND = re.compile(r"[?$](PATH|currentShape|shapesGraph)\b")
+_OTHER_PREBOUND = re.compile(r"[?$]PATH\b")
 
 
 class SparqlRunner(Protocol):
@@ -148,7 +148,8 @@ class CompiledValidator:
     pyshacl on the shapes as written."""
 
     def __init__(self, shapes: Graph, term_for: dict[str, str], rules: Iterable[Rule] = (),
-                 sparql: Callable[[list[tuple[Node, Node, Node]]], SparqlRunner] | None = None) -> None:
+                 sparql: Callable[[list[tuple[Node, Node, Node]], Iterable[tuple[Node, Node, Node]]], SparqlRunner]
+                 | None = None) -> None:
         self.shapes = shapes
         self.term_for = term_for
         self.rules = list(rules)
@@ -159,6 +160,7 @@ class CompiledValidator:
         self._memo: dict[tuple[Node, str], list[ShapeResult]] = {}
         self._compiled: dict[Node, _NodeShape] = {}
         self._failed: dict[Node, str] = {}
+        self.reads_shapes = False  # a SPARQL constraint reads the shapes graph ($shapesGraph)
         self._component_params = {p for param in shapes.objects(None, SH.parameter) for p in shapes.objects(param, SH.path)}
         for query, prebound in _queries_of(shapes):
             vet_query(query, prebound)
@@ -199,7 +201,8 @@ class CompiledValidator:
         self._memo.clear()
         if self._sparql_over is not None:
             wanted = self.sparql_predicates  # only what the queries can match is staged
-            self.sparql = self._sparql_over([t for t in reference if wanted is None or term(t[1]) in wanted])
+            self.sparql = self._sparql_over([t for t in reference if wanted is None or term(t[1]) in wanted],
+                                            self.shapes if self.reads_shapes else ())
 
     # ------------------------------------------------------------------ compiling
 
@@ -276,7 +279,14 @@ class CompiledValidator:
                 raise _NotNative(f"shape {iri}: a SPARQL constraint without sh:select")
             text = _prefixes(g, constraint) + str(select)
             if _OTHER_PREBOUND.search(text) or "failure" in _projected(text):
-                raise _NotNative(f"shape {iri}: a SPARQL constraint pre-binds more than $this")
+                raise _NotNative(f"shape {iri}: a SPARQL constraint pre-binds $PATH or reports failures")
+            if re.search(r"[?$]currentShape\b", text):
+                if not isinstance(iri, URIRef):
+                    raise _NotNative(f"shape {iri}: $currentShape of a blank node")
+                text = substitute(text, "currentShape", term(iri))
+            if re.search(r"[?$]shapesGraph\b", text):
+                text = substitute(text, "shapesGraph", f"<{SHAPES_GRAPH}>")
+                self.reads_shapes = True
             shape.sparql.append(_Sparql(constraint, text, _text(g.value(constraint, SH.message)), _binds_this(text)))
 
     def _property_shape(self, iri: Node) -> _PropertyShape | None:
@@ -519,16 +529,16 @@ class CompiledValidator:
                 continue
             for component, check in prop.checks:
                 for value, default, details in check(focus, values, view):
-                    out.append(ShapeResult(to_node(focus), prop.path, None if value is None else to_node(value), component,
+                    out.append(ShapeResult(as_written(focus), prop.path, None if value is None else as_written(value), component,
                                            prop.message or default, prop.severity, prop.iri, details,
                                            declared=prop.message is not None))
         if shape.closed:
             for p, values in own.items():
                 if p not in shape.allowed:
                     predicate = to_node(p)
-                    out += [ShapeResult(to_node(focus), predicate, to_node(v), "sh:closed",
-                                        shape.message or f"{predicate} is not allowed here", sev, shape.iri, [])
-                            for v in values]
+                    out += [ShapeResult(as_written(focus), predicate, as_written(v), "sh:closed",
+                                        shape.message or f"{predicate} is not allowed here", sev, shape.iri, [],
+                                        declared=shape.message is not None) for v in values]
         return out
 
     def _check_reference_node(self, shape: _NodeShape, focus: str, view: _View) -> list[ShapeResult]:
@@ -879,15 +889,20 @@ def _binds_this(select: str) -> bool:
 
 #: Strings, IRIs and comments (skipped), ``$this``/``?this``, and the brace that ends the projection.
 _TOKENS = re.compile(r"""'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|<[^<>"{}|^`\\\s]*>"""
-                     r"""|#[^\n]*|(?-i:[?$]this)\b|\{|\bSELECT\b""",
+                     r"""|#[^\n]*|(?-i:[?$][A-Za-z_][A-Za-z0-9_]*)|\{|\bSELECT\b""",
                      re.DOTALL | re.IGNORECASE)
 
 
 def pre_bind(select: str, this: str) -> str | None:
     """The query with ``$this`` replaced by a focus node (an N-Triples IRI or literal), as SHACL defines
     pre-binding; the projection keeps a ``this`` column. None for a blank node, which a query cannot name."""
-    if this.startswith("_:"):
-        return None
+    return None if this.startswith("_:") else substitute(select, "this", this)
+
+
+def substitute(select: str, name: str, value: str) -> str:
+    """Every ``$name``/``?name`` of a query replaced by ``value`` (an N-Triples IRI or literal); in a projection,
+    ``(value AS ?name)``; ``bound($name)`` is true."""
+    select = re.sub(r"(?i:\bbound)\s*\(\s*[?$]" + name + r"\s*\)", "(true)", select)
     out, last, in_projection = [], 0, True
     for match in _TOKENS.finditer(select):
         token = match.group()
@@ -895,9 +910,9 @@ def pre_bind(select: str, this: str) -> str | None:
             in_projection = False
         elif token.upper() == "SELECT":
             in_projection = True
-        elif token[1:] == "this" and token[0] in "?$":
+        elif token[0] in "?$" and token[1:] == name:
             out.append(select[last:match.start()])
-            out.append(f"({this} AS ?this)" if in_projection else this)
+            out.append(f"({value} AS ?{name})" if in_projection else value)
             last = match.end()
     return "".join(out) + select[last:]
 
@@ -933,11 +948,24 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 
 _NUMERIC = frozenset(str(XSD[t]) for t in ("decimal", "integer", "int", "long", "double", "float", "nonNegativeInteger"))
 _FLOATING = frozenset((str(XSD.double), str(XSD.float)))
-_XSD_DATE, _XSD_DATETIME = str(XSD.date), str(XSD.dateTime)
+_XSD_DATE, _XSD_DATETIME, _XSD_STRING = str(XSD.date), str(XSD.dateTime), str(XSD.string)
+
+
+@lru_cache(maxsize=65536)
+def as_written(nt: str) -> Node:
+    """The rdflib term of an N-Triples term, a literal's lexical form kept as written (a result quotes it)."""
+    if nt[0] != '"':
+        return to_node(nt)
+    text, datatype, language = parts(nt)
+    if language:
+        return Literal(text, lang=language)
+    return Literal(text, datatype=None if datatype in (None, _XSD_STRING) else URIRef(datatype), normalize=False)
 
 
 @lru_cache(maxsize=65536)
 def _parsed(text: str, datatype: str) -> Any:
+    if datatype == _XSD_STRING:
+        return text  # strings compare by code points, as SPARQL's operators do
     try:
         if datatype in _NUMERIC:
             return Decimal(text) if _DECIMAL.match(text) or datatype in _FLOATING else None

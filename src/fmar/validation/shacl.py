@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from pyshacl import validate
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.collection import Collection
 from rdflib.namespace import RDF
 from rdflib.term import Node
 
@@ -127,6 +128,7 @@ class ShapeResult:
     declared: bool = False  # the shape gave the message (sh:message), so it explains something
     component: Node | None = None  # sh:sourceConstraintComponent, when ``constraint`` does not say it
     source: Node | None = None  # sh:sourceConstraint (of a SPARQL-based constraint)
+    path_graph: Graph | None = None  # where a path expression (a blank node) is spelled out
 
 
 def report_trees(report: Graph, shapes: Graph) -> list[ShapeResult]:
@@ -155,7 +157,7 @@ def _tree(report: Graph, shapes: Graph, node: Node) -> ShapeResult:
         details=[_tree(report, shapes, d) for d in report.objects(node, SH.detail)],
         declared=shapes.value(shape, SH.message) is not None
         or (isinstance(source, URIRef) and shapes.value(source, SH.message) is not None),
-        component=component, source=source)
+        component=component, source=source, path_graph=report)
 
 
 def report_graph(trees: Iterable[ShapeResult], shapes: Graph) -> tuple[bool, Graph]:
@@ -172,7 +174,8 @@ def report_graph(trees: Iterable[ShapeResult], shapes: Graph) -> tuple[bool, Gra
         graph.add((report, SH.result, result))
         graph.add((result, RDF.type, SH.ValidationResult))
         component = tree.component or component_of(tree.constraint)
-        for predicate, value in ((SH.focusNode, tree.focus), (SH.resultPath, tree.path), (SH.value, tree.value),
+        path = tree.path if not isinstance(tree.path, BNode) else _copy_path(tree.path_graph or shapes, tree.path, graph)
+        for predicate, value in ((SH.focusNode, tree.focus), (SH.resultPath, path), (SH.value, tree.value),
                                  (SH.resultSeverity, tree.severity), (SH.sourceShape, tree.shape),
                                  (SH.sourceConstraintComponent, component), (SH.sourceConstraint, tree.source)):
             if value is not None:
@@ -181,6 +184,38 @@ def report_graph(trees: Iterable[ShapeResult], shapes: Graph) -> tuple[bool, Gra
             graph.add((result, SH.resultMessage, message))
     graph.add((report, SH.conforms, Literal(conforms)))
     return conforms, graph
+
+
+_PATH_FORMS = (SH.inversePath, SH.alternativePath, SH.zeroOrMorePath, SH.oneOrMorePath, SH.zeroOrOnePath)
+
+
+def _copy_path(source: Graph, path: Node, into: Graph) -> Node:
+    """A path expression spelled out in ``into`` as SHACL reads it: a list is a sequence path (whatever else its
+    node says), else the one path form the node has."""
+    if not isinstance(path, BNode):
+        return path
+    if (path, RDF.first, None) in source:
+        return _copy_list(source, path, into, lambda item: _copy_path(source, item, into))
+    for form in _PATH_FORMS:
+        inner = source.value(path, form)
+        if inner is not None:
+            node = BNode()
+            copied = _copy_list(source, inner, into, lambda item: _copy_path(source, item, into)) \
+                if form == SH.alternativePath else _copy_path(source, inner, into)
+            into.add((node, form, copied))
+            return node
+    return path
+
+
+def _copy_list(source: Graph, head: Node, into: Graph, copy: Callable[[Node], Node]) -> Node:
+    items = list(Collection(source, head))
+    new_head: Node = RDF.nil
+    for item in reversed(items):
+        cell = BNode()
+        into.add((cell, RDF.first, copy(item)))
+        into.add((cell, RDF.rest, new_head))
+        new_head = cell
+    return new_head
 
 
 def _messages(tree: ShapeResult, shapes: Graph) -> list[Literal]:
