@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyshacl import validate
 from rdflib import Graph
+from rdflib.graph import ReadOnlyGraphAggregate
 from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import Node
 
@@ -44,8 +45,10 @@ class Delegation:
         self.shapes = strip_targets(shapes, keep=set(targets))
         self.targets = targets
         #: Each delegated shape with only its own targets (shapes it names by IRI stay whole: pyshacl's
-        #: use_shapes would treat them as conforming).
-        self.alone = {shape: strip_targets(shapes, keep={shape}) for shape in targets}
+        #: use_shapes would treat them as conforming), for shapes targeted by SPARQL.
+        self.alone = {shape: strip_targets(shapes, keep={shape}) for shape in targets if targets[shape].anything}
+        #: No shape targeted: the records a delegated shape targets are given to it as sh:targetNode.
+        self.untargeted = strip_targets(shapes, keep=set())
 
     def run(self, data: Graph) -> list[ShapeResult]:
         """Every result of the delegated shapes on a whole data graph."""
@@ -61,8 +64,9 @@ class Delegation:
 
     def evaluate(self, facts: Facts, linked: Facts, reference: Graph, focus: list[str], view: _View) -> list[ShapeResult]:
         """The delegated shapes' results on the records ``focus`` (their facts, the linked records and the
-        reference data beside them): one pyshacl run a delegated shape and batch, that shape alone targeted
-        (the shapes it names stay whole); a shape pyshacl cannot evaluate fails those records, and only them."""
+        reference data beside them): one pyshacl run a delegated shape and batch, with those records as its
+        only targets (the shapes it names stay whole); a shape pyshacl cannot evaluate fails those records, and
+        only them."""
         groups = {shape: nodes for shape, targets in self.targets.items()
                   if (nodes := [f for f in focus if self._targets(targets, f, view)])}
         if not groups:
@@ -71,15 +75,23 @@ class Delegation:
         for source in (linked, facts):
             for triple in _triples(source):
                 batch.add(triple)
-        data = Graph()
-        data += reference
-        data += batch
+        data = ReadOnlyGraphAggregate([reference, batch])  # the reference data is read where it is, not copied
         trees: list[ShapeResult] = []
         names = {n[1:-1] for nodes in groups.values() for n in nodes}
         for shape, nodes in groups.items():
-            try:  # the shape alone targeted, over the whole data: its results on these records are kept
-                trees += [t for t in self._pyshacl(data, self.alone[shape], advanced=True)
-                          if str(t.focus).split("#", 1)[0] in names]
+            try:
+                if shape in self.alone:  # targeted by SPARQL: that target, over a copy of the whole data
+                    whole = Graph()
+                    whole += reference
+                    whole += batch
+                    found = self._pyshacl(whole, self.alone[shape], advanced=True)
+                else:  # the records it targets, named as its focus nodes
+                    aimed = Graph()
+                    aimed += self.untargeted
+                    for node in nodes:
+                        aimed.add((shape, SH.targetNode, to_node(node)))
+                    found = self._pyshacl(data, aimed)
+                trees += [t for t in found if str(t.focus).split("#", 1)[0] in names]
             except Exception as exc:  # noqa: BLE001 - whatever stops pyshacl fails these records, and only them
                 trees += [ShapeResult(to_node(f), None, to_node(f), "sh:shape",
                                       f"the shape {shape} could not be evaluated: {exc}"[:500], SH.Violation, shape, [],

@@ -1002,6 +1002,7 @@ _WELL_FORMED: dict[str, Callable[[str, str], bool]] = {
     str(XSD.date): lambda text, nt: _value(nt) is not None,
     str(XSD.dateTime): lambda text, nt: _value(nt) is not None,
     str(XSD.boolean): lambda text, nt: text in {"true", "false", "1", "0"},
+    str(XSD.string): lambda text, nt: True,
 }
 
 
