@@ -515,3 +515,26 @@ def test_an_admin_creates_a_category_with_its_code_and_first_version(world: Worl
     assert bulk.status_code == 200, bulk.text
     assert [r["status"] for r in bulk.json()["records"]] == ["created", "rejected"]
     assert engines.disagreements == [] and engines.compared >= 3
+
+
+# ------------------------------------------------------------------------------- a shape that cannot be evaluated
+
+
+def test_a_shape_pyshacl_cannot_evaluate_fails_its_own_records_only(world: World, orgs: Orgs, original: str) -> None:
+    """A delegated constraint pyshacl cannot load (a qualified count with no qualified shape, which the SHACL
+    meta-shape lets through) fails the BESS records with a 422 naming why, never a 500; in a bulk batch the
+    records of other categories are created beside them."""
+    broken = original + PREFIXES + """<https://w3id.org/fmar/shapes/category/BESS> sh:property [
+        sh:path fmar:manufacturer ; sh:qualifiedMinCount 1 ] ."""
+    _publish(world, "BESS", broken)
+    bess = world.client.post("/assets", json=_body(orgs.ids["fsp"], {}), headers=_caller(world, orgs, "fsp"))
+    assert bess.status_code == 422, bess.text
+    assert "could not be evaluated" in bess.text
+    solar = _body(orgs.ids["fsp"], {"assetCategory": "SOLAR_PV", "energySource": "SOLAR", "importMPAN": None,
+                                    "exportMPAN": FRESH, "storageCapacity": None})
+    bodies = [_body(orgs.ids["fsp"], {}), {k: v for k, v in solar.items() if v is not None}]
+    bulk = world.client.post("/assets/bulk", content="\n".join(json.dumps(b) for b in bodies).encode(),
+                             headers={**_caller(world, orgs, "fsp"), **NDJSON})
+    assert bulk.status_code == 200, bulk.text
+    assert [r["status"] for r in bulk.json()["records"]] == ["rejected", "created"], bulk.text
+    _publish(world, "BESS", original)  # the shape in force again for the tests after this one
