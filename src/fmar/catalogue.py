@@ -35,21 +35,6 @@ def shape_iri(category_code: str) -> URIRef:
     return URIRef(CATEGORY_SHAPES + category_code)
 
 
-def description(shapes: Graph, node: Node) -> Graph:
-    """A shape and everything it holds through blank nodes or its own ``#`` nodes (its CBD)."""
-    out, todo, seen = Graph(), [node], set()
-    while todo:
-        subject = todo.pop()
-        if subject in seen:
-            continue
-        seen.add(subject)
-        for p, o in shapes.predicate_objects(subject):
-            out.add((subject, p, o))
-            if isinstance(o, BNode) or str(o).startswith(f"{node}#"):
-                todo.append(o)
-    return out
-
-
 _GENID = "/.well-known/genid/"
 
 

@@ -1,10 +1,11 @@
-"""Asset categories are published SHACL shapes (UC-02.01): list, read, publish a new version, deprecate.
+"""Asset categories are published SHACL shapes (UC-02.01): list, read, create, publish a new version, deprecate.
 
 The seed shapes are ``shapes/categories/{CODE}.ttl``. The admin publishes a new version with
-``PUT /categories/{code}``: it must be valid SHACL (the SHACL meta-shape, by pyshacl), use only
-what the compiled validator implements, and keep every existing asset of the category
-conforming unless it is marked as a breaking version. Every version is kept in its own named
-graph (``{base}graph/category/{CODE}/v{n}``); the newest one is the one assets are checked against.
+``PUT /categories/{code}`` (or creates a category by putting a new code, with its code-list entry): it
+must be valid SHACL (the SHACL meta-shape, by pyshacl), usable by the validator (its SPARQL parses and
+stays local), and keep every existing asset of the category conforming unless it is marked as a breaking
+version. Every version is kept as submitted, helper shapes included, in its own named graph
+(``{base}graph/category/{CODE}/v{n}``); the newest one is the one assets are checked against.
 
 Checking the existing assets of a large category takes a while: it runs as a background job with a
 status resource, and the version is published (or refused) at its end. Assets registered or changed while
