@@ -8,11 +8,11 @@ shape has lost its targets, so each delegated shape is checked once, with every 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pyshacl import validate
-from rdflib import Graph
+from rdflib import Graph, Literal, URIRef
 from rdflib.graph import ReadOnlyGraphAggregate
 from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.term import Node
@@ -41,14 +41,35 @@ def strip_targets(shapes: Graph, keep: set[Node]) -> Graph:
 class Delegation:
     """pyshacl over the delegated shapes (``shapes``: the shapes graph with only theirs targeted)."""
 
-    def __init__(self, shapes: Graph, targets: dict[Node, _Targets]) -> None:
+    def __init__(self, shapes: Graph, targets: dict[Node, _Targets],
+                 parts: Sequence[tuple[Node, list[Node], _Targets]] = ()) -> None:
+        """``targets``: the delegated shapes and what they target; ``parts``: shapes the engine compiled but for
+        some property shapes, which pyshacl evaluates as a node shape of their own, aimed where their owner is."""
+        self.targets = dict(targets)
+        members, aims = Graph(), Graph()
+        for n, (owner, properties, owner_targets) in enumerate(parts):
+            part = URIRef(f"urn:fmar:delegated:{n}")
+            members.add((part, RDF.type, SH.NodeShape))
+            for prop in properties:
+                members.add((part, SH.property, prop))
+            for target in _TARGETS:
+                for value in shapes.objects(owner, target):
+                    aims.add((part, target, value))
+            if (owner, RDF.type, RDFS.Class) in shapes or (owner, RDF.type, OWL.Class) in shapes:
+                aims.add((part, SH.targetClass, owner))
+            self.targets[part] = owner_targets
         self.shapes = strip_targets(shapes, keep=set(targets))
-        self.targets = targets
+        self.shapes += members
+        self.shapes += aims
         #: Each delegated shape with only its own targets (shapes it names by IRI stay whole: pyshacl's
         #: use_shapes would treat them as conforming), for shapes targeted by SPARQL.
         self.alone = {shape: strip_targets(shapes, keep={shape}) for shape in targets if targets[shape].anything}
-        #: No shape targeted: the records a delegated shape targets are given to it as sh:targetNode.
-        self.untargeted = strip_targets(shapes, keep=set())
+        #: Each delegated shape with what it reaches (and the constraint components the shapes declare), no
+        #: shape targeted: the records it targets are given to it as sh:targetNode.
+        untargeted = strip_targets(shapes, keep=set())
+        untargeted += members
+        components = list(untargeted.subjects(SH.parameter, None))
+        self.reached = {shape: reached(untargeted, [shape, *components]) for shape in self.targets}
 
     def run(self, data: Graph) -> list[ShapeResult]:
         """Every result of the delegated shapes on a whole data graph."""
@@ -87,7 +108,7 @@ class Delegation:
                     found = self._pyshacl(whole, self.alone[shape], advanced=True)
                 else:  # the records it targets, named as its focus nodes
                     aimed = Graph()
-                    aimed += self.untargeted
+                    aimed += self.reached[shape]
                     for node in nodes:
                         aimed.add((shape, SH.targetNode, to_node(node)))
                     found = self._pyshacl(data, aimed)
@@ -106,6 +127,23 @@ class Delegation:
                 or (targets.category is not None and targets.category in own.get("<https://w3id.org/fmar#assetCategory>", []))
                 or any(p in own for p in targets.subjects_of)
                 or any(view.is_object_of(focus, p) for p in targets.objects_of))
+
+
+def reached(shapes: Graph, roots: Iterable[Node]) -> Graph:
+    """The triples of ``roots`` and of every node they reach in ``shapes`` (shapes, lists, paths, prefixes)."""
+    out, todo, seen = Graph(), list(roots), set()
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for p, o in shapes.predicate_objects(node):
+            out.add((node, p, o))
+            if not isinstance(o, Literal):
+                todo.append(o)
+    for prefix, namespace in shapes.namespaces():
+        out.bind(prefix, namespace, override=False)
+    return out
 
 
 def _triples(facts: Facts) -> Iterable[tuple[Node, Node, Node]]:

@@ -141,6 +141,8 @@ class _NodeShape:
     severity: URIRef = SH.Violation
     targets: _Targets = field(default_factory=_Targets)
     deactivated: bool = False
+    #: Property shapes the fast path does not compile (of a targeted shape): pyshacl evaluates them.
+    delegated_properties: list[Node] = field(default_factory=list)
 
 
 class CompiledValidator:
@@ -168,6 +170,8 @@ class CompiledValidator:
         self.delegated: dict[Node, str] = {}
         self.targeted: list[_NodeShape] = []
         delegated_targets: dict[Node, _Targets] = {}
+        #: Targeted shapes compiled but for some property shapes: (the shape, those property shapes).
+        parts: list[tuple[Node, list[Node], _Targets]] = []
         for shape in sorted(_targeted_shapes(shapes), key=str):
             if shapes.value(shape, SH.deactivated) == Literal(True):
                 continue
@@ -178,6 +182,9 @@ class CompiledValidator:
                 delegated_targets[shape] = self._targets(shape)
                 continue
             self.targeted.append(compiled)
+            if compiled.delegated_properties:
+                self.delegated[shape] = "property shapes " + ", ".join(str(p) for p in compiled.delegated_properties)
+                parts.append((shape, compiled.delegated_properties, compiled.targets))
         self._by_class: dict[str, list[_NodeShape]] = {}
         self._by_category: dict[str, list[_NodeShape]] = {}
         self._by_node: dict[str, list[_NodeShape]] = {}
@@ -191,7 +198,7 @@ class CompiledValidator:
                     index_.setdefault(k, []).append(compiled)
             if t.category is not None:
                 self._by_category.setdefault(t.category, []).append(compiled)
-        self.delegation = Delegation(shapes, delegated_targets) if self.delegated else None
+        self.delegation = Delegation(shapes, delegated_targets, parts) if self.delegated else None
         self.sparql_predicates = _predicates_read([q.select for s in self._compiled.values() for q in s.sparql])
 
     def set_reference(self, reference: Graph) -> None:
@@ -225,7 +232,7 @@ class CompiledValidator:
         if targets.anything:
             raise _NotNative(f"shape {iri} has a SPARQL-based target")
         if self.shapes.value(iri, SH.path) is None:
-            shape = self._node_shape(iri)
+            shape = self._node_shape(iri, top=True)
         else:
             shape = _NodeShape(iri)
             prop = self._property_shape(iri)
@@ -234,21 +241,26 @@ class CompiledValidator:
         shape.targets = targets
         return shape
 
-    def _node_shape(self, iri: Node) -> _NodeShape:
+    def _node_shape(self, iri: Node, top: bool = False) -> _NodeShape:
+        """A node shape, compiled once. A targeted one (``top``) may leave property shapes to pyshacl; one
+        reached by ``sh:node`` is compiled whole or not at all."""
         if iri in self._failed:
             raise _NotNative(self._failed[iri])
         if iri in self._compiled:
-            return self._compiled[iri]
+            found = self._compiled[iri]
+            if found.delegated_properties and not top:
+                raise _NotNative(f"shape {iri}, reached by sh:node, has property shapes pyshacl evaluates")
+            return found
         shape = self._compiled[iri] = _NodeShape(iri)
         try:
-            self._compile_node_shape(shape)
+            self._compile_node_shape(shape, top)
         except _NotNative as reason:
             del self._compiled[iri]
             self._failed[iri] = str(reason)
             raise
         return shape
 
-    def _compile_node_shape(self, shape: _NodeShape) -> None:
+    def _compile_node_shape(self, shape: _NodeShape, top: bool = False) -> None:
         g, iri = self.shapes, shape.iri
         if g.value(iri, SH.path) is not None:
             raise _NotNative(f"shape {iri} is a property shape used as a node shape")
@@ -265,7 +277,13 @@ class CompiledValidator:
             path = g.value(prop_iri, SH.path)
             if isinstance(path, URIRef):
                 shape.allowed.add(term(path))  # a deactivated property shape's path is still declared
-            prop = self._property_shape(prop_iri)
+            try:
+                prop = self._property_shape(prop_iri)
+            except _NotNative:
+                if not top:
+                    raise
+                shape.delegated_properties.append(prop_iri)  # pyshacl evaluates it (fmar.validation.delegate)
+                continue
             if prop is not None:
                 shape.properties.append(prop)
         ignored = g.value(iri, SH.ignoredProperties)
@@ -358,7 +376,7 @@ class CompiledValidator:
             return lambda node, values, view: [(None, f"More than one value in language {tag}", [])
                                                for tag in _repeated_languages(values)]
         if param == SH.node:
-            target = self._node_shape(arg)
+            target = self._node_shape(arg)  # refuses a shape that leaves property shapes to pyshacl
             if target.sparql:  # only targeted shapes' SPARQL runs natively: pyshacl evaluates this one
                 raise _NotNative(f"shape {arg}, reached by sh:node, has SPARQL constraints")
 
