@@ -46,6 +46,8 @@ class Delegation:
         """``targets``: the delegated shapes and what they target; ``parts``: shapes the engine compiled but for
         some property shapes, which pyshacl evaluates as a node shape of their own, aimed where their owner is."""
         self.targets = dict(targets)
+        #: What a part is part of, for the messages that name it.
+        self.owner: dict[Node, Node] = {}
         members, aims = Graph(), Graph()
         for n, (owner, properties, owner_targets) in enumerate(parts):
             part = URIRef(f"urn:fmar:delegated:{n}")
@@ -58,6 +60,7 @@ class Delegation:
             if (owner, RDF.type, RDFS.Class) in shapes or (owner, RDF.type, OWL.Class) in shapes:
                 aims.add((part, SH.targetClass, owner))
             self.targets[part] = owner_targets
+            self.owner[part] = owner
         self.shapes = strip_targets(shapes, keep=set(targets))
         self.shapes += members
         self.shapes += aims
@@ -115,8 +118,8 @@ class Delegation:
                 trees += [t for t in found if str(t.focus).split("#", 1)[0] in names]
             except Exception as exc:  # noqa: BLE001 - whatever stops pyshacl fails these records, and only them
                 trees += [ShapeResult(to_node(f), None, to_node(f), "sh:shape",
-                                      f"the shape {shape} could not be evaluated: {exc}"[:500], SH.Violation, shape, [],
-                                      declared=True) for f in nodes]
+                                      f"the shape {self.owner.get(shape, shape)} could not be evaluated: {exc}"[:500],
+                                      SH.Violation, self.owner.get(shape, shape), [], declared=True) for f in nodes]
         return trees
 
     @staticmethod
