@@ -444,7 +444,24 @@ _BROKEN_SPARQL = {  # (the query, words of the refusal)
                        "does not parse"),
     "SERVICE": ("SELECT $this WHERE { SERVICE <http://example.org/sparql> { $this ?p ?o } }", "SERVICE"),
     "FROM": ("SELECT $this FROM <http://example.org/graph> WHERE { $this ?p ?o }", "FROM"),
+    "MINUS": ("SELECT $this WHERE { $this ?p ?o MINUS { $this ?p 1 } }", "MINUS"),
+    "VALUES": ("SELECT $this WHERE { VALUES ?o { 1 } $this ?p ?o }", "VALUES"),
+    "nested SELECT": ("SELECT $this WHERE { { SELECT ?o WHERE { ?s ?p ?o } } }", "nested SELECT"),
+    "AS $this": ("SELECT $this WHERE { BIND (1 AS $this) }", "pre-bound variable"),
 }
+
+
+def test_a_helper_shape_another_category_defines_is_refused_at_publish(world: World, original: str) -> None:
+    """A helper named by an IRI publishes with its category, unless another part of the shapes defines it."""
+    taken = original + PREFIXES + """category:BESS sh:property [ sh:path fmar:manufacturer ;
+        sh:node <https://w3id.org/fmar/shapes#AssetCategoryCode> ] .
+    <https://w3id.org/fmar/shapes#AssetCategoryCode> sh:closed true ."""
+    before = world.snapshot()
+    response = world.client.put("/categories/BESS?breaking=true", content=taken.encode(),
+                                headers={**world.auth("admin"), **TURTLE})
+    assert response.status_code == 422 and "already define" in response.json()["detail"], response.text
+    assert "AssetCategoryCode" in response.json()["detail"]
+    assert world.snapshot() == before
 
 
 @pytest.mark.parametrize(("query", "words"), list(_BROKEN_SPARQL.values()), ids=list(_BROKEN_SPARQL))
