@@ -10,7 +10,6 @@ Oxigraph server (``/query``, ``/update``), which checks the runner itself.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +21,10 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
-#: The suites are read in place, from ``../shared/w3c`` beside the repository (or ``$FMAR_W3C_DIR``).
-W3C = Path(os.environ.get("FMAR_W3C_DIR") or Path(__file__).resolve().parents[3] / "shared" / "w3c")
+from tests.w3c import W3C, missing
+
 SUITE = W3C / "sparql11-protocol"
+NAME = "W3C SPARQL 1.1 Protocol test suite"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = Namespace("http://www.w3.org/2011/http#")
 CNT = Namespace("http://www.w3.org/2011/content#")
@@ -59,8 +59,7 @@ class Case:
 def cases() -> list[Case]:
     """Every entry of the manifest, in its order."""
     if not (SUITE / "manifest.ttl").is_file():
-        raise FileNotFoundError(f"the W3C SPARQL protocol suite is read from {SUITE} (../shared/w3c beside the "
-                                "repository); set FMAR_W3C_DIR to where shared/w3c is")
+        raise FileNotFoundError(missing(SUITE, NAME))
     manifest = Graph().parse(SUITE / "manifest.ttl", format="turtle")
     root = next(manifest.subjects(RDF.type, MF.Manifest))
     found = []

@@ -13,9 +13,11 @@ import pytest
 from fmar.api.app import create_app
 from fmar.config import Settings
 from fmar.registry import build
-from tests.conformance.protocol_runner import Case, Target, cases, endpoint_path, run
+from tests.conformance.protocol_runner import NAME, SUITE, Case, Target, cases, endpoint_path, run
 from tests.serving import oxigraph_server, uvicorn_server
+from tests.w3c import require
 
+require(SUITE / "manifest.ttl", NAME)
 CASES = cases()
 
 

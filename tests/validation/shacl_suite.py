@@ -50,7 +50,6 @@ the suite's isomorphism compares them.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,12 +61,11 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import RDF, XSD, NamespaceManager
 from rdflib.term import Node
 
-#: The suites are read in place, from ``../shared/w3c`` beside the repository (or ``$FMAR_W3C_DIR``).
-W3C = Path(os.environ.get("FMAR_W3C_DIR") or Path(__file__).resolve().parents[3] / "shared" / "w3c")
+from tests.w3c import W3C, missing
+
 SUITE = W3C / "shacl"
 MANIFEST = SUITE / "manifest.ttl"
-MISSING = (f"the W3C SHACL test suite is read from {SUITE} (../shared/w3c beside the repository); "
-           "set FMAR_W3C_DIR to where shared/w3c is")
+NAME = "W3C SHACL test suite"
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")
@@ -105,7 +103,7 @@ def tests() -> list[ShaclTest]:
     of test files in the suite's folders that no manifest includes (``listed`` false: at commit ff9edb9
     one, ``sparql/component/nodeValidator-001``, status proposed, left out of its folder's manifest)."""
     if not MANIFEST.is_file():
-        raise FileNotFoundError(MISSING)
+        raise FileNotFoundError(missing(SUITE, NAME))
     found: list[ShaclTest] = []
     seen: set[Path] = set()
     _walk(MANIFEST.resolve(), found, seen, listed=True)

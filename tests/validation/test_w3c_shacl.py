@@ -15,9 +15,9 @@ from rdflib.namespace import RDF
 from fmar.validation import validate_graph
 from tests.validation import shacl_suite
 from tests.validation.shacl_suite import SH, ShaclTest
+from tests.w3c import require
 
-if not shacl_suite.MANIFEST.is_file():
-    pytest.skip(shacl_suite.MISSING, allow_module_level=True)
+require(shacl_suite.MANIFEST, shacl_suite.NAME)
 
 TESTS = shacl_suite.tests()
 BY_ID = {t.id: t for t in TESTS}
