@@ -74,3 +74,32 @@ def test_an_update_that_cannot_be_checked_is_not_run(world: World, text: str) ->
     status, body = update(world, text)
     assert status == 400 and "not valid SPARQL" in body, body
     assert world.snapshot() == before
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("CREATE GRAPH <http://testserver/graph/codes>", "already exists"),
+    ("DROP GRAPH <urn:no-such-graph>", "does not exist"),
+    ("CLEAR GRAPH <urn:no-such-graph>", "does not exist"),
+    ("INSERT DATA { <urn:a> <urn:b> <urn:c> } ; DROP GRAPH <urn:no-such-graph>", "does not exist"),
+])
+def test_an_update_the_store_cannot_apply_is_a_problem_and_changes_nothing(world: World, text: str,
+                                                                            reason: str) -> None:
+    """A failure at run time is the client's: 400 problem+json with the store's reason, and nothing written."""
+    before = world.snapshot()
+    events = audit_quads(world)
+    response = world.client.post("/sparql/update", content=text.encode(),
+                                 headers={**admin(world), "Content-Type": "application/sparql-update"})
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert reason in response.json()["detail"]
+    assert world.snapshot() == before and audit_quads(world) == events
+
+
+def test_an_existing_empty_graph_can_be_cleared_and_dropped(world: World) -> None:
+    assert update(world, "CREATE GRAPH <urn:empty>")[0] in (200, 204)
+    assert "urn:empty" in world.registry.store.graph_names()
+    assert update(world, "CLEAR GRAPH <urn:empty>")[0] in (200, 204)
+    assert update(world, "DROP GRAPH <urn:empty>")[0] in (200, 204)
+    assert "urn:empty" not in world.registry.store.graph_names()
+    status, body = update(world, "DROP GRAPH <urn:empty>")
+    assert status == 400 and "does not exist" in body

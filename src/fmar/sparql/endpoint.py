@@ -32,7 +32,7 @@ from fmar.sparql.budget import Budget
 from fmar.sparql.fence import AppendOnly, Unchecked, fence
 from fmar.sparql.lexer import Refused, Token, dataset_clause, head, screen, tokens, with_using
 from fmar.sparql.protocol import Operation
-from fmar.store import Answer, GraphStore, Isolating, QueryStopped, SparqlSyntaxError
+from fmar.store import Answer, GraphStore, Isolating, QueryStopped, SparqlSyntaxError, UpdateFailed
 from fmar.store.syntax import convert_ntriples
 from fmar.store.terms import valid_iri
 from fmar.writepath import WritePath
@@ -183,6 +183,8 @@ class SparqlEndpoint:
             self.write.run_update(principal, fenced, self.base_iri, request_id)
         except SparqlSyntaxError as exc:
             raise QuerySyntax(f"the update is not valid SPARQL 1.1: {exc}") from exc
+        except UpdateFailed as exc:
+            raise BadRequest(f"the update cannot be applied to the graphs as they are: {exc}") from exc
 
     # ------------------------------------------------------------------ graph store (read side)
 

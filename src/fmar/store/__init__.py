@@ -26,6 +26,11 @@ class SparqlSyntaxError(ValueError):
     """The store could not parse a SPARQL query or update."""
 
 
+class UpdateFailed(ValueError):
+    """The store could not apply a SPARQL update to the graphs as they are (its reason is the message): a
+    ``CREATE GRAPH`` of a graph that exists, a ``DROP`` or ``CLEAR`` of one that does not."""
+
+
 class QueryStopped(RuntimeError):
     """An isolated query ran past its time limit and was stopped."""
 
@@ -108,7 +113,7 @@ class Updatable(Protocol):
     """A backend that runs SPARQL Update."""
 
     def run_update(self, update: str, base_iri: str | None = None) -> None:
-        """Run a SPARQL update, atomically. Raises :class:`SparqlSyntaxError`."""
+        """Run a SPARQL update, atomically. Raises :class:`SparqlSyntaxError` or :class:`UpdateFailed`."""
 
     def rehearse(self, update: str, base_iri: str | None, graphs: Sequence[str]) -> tuple[list[str], list[str]]:
         """What ``update`` would remove and add (N-Quads lines), run on a copy of the default graph and ``graphs``."""

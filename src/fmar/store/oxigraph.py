@@ -14,7 +14,7 @@ from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from fmar.graphs import new_graph
-from fmar.store import Answer, Quad, QueryStopped, Row, SparqlSyntaxError
+from fmar.store import Answer, Quad, QueryStopped, Row, SparqlSyntaxError, UpdateFailed
 from fmar.store.terms import named, to_oxigraph, to_rdflib
 from fmar.store.workers import QueryWorkers, read_answer
 
@@ -205,6 +205,8 @@ class OxigraphStore:
                 self._store.update(update, base_iri=base_iri)
             except SyntaxError as exc:
                 raise SparqlSyntaxError(str(exc)) from exc
+            except (RuntimeError, OSError) as exc:
+                raise UpdateFailed(str(exc)) from exc
             finally:
                 self._changed()
 
@@ -213,6 +215,7 @@ class OxigraphStore:
         default graph and ``graphs``: the change set of an update run as SPARQL text."""
         scratch = ox.Store()
         for name in graphs:
+            scratch.add_graph(named(name))  # an empty graph exists too (it can be dropped or cleared)
             scratch.bulk_load(input=self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=named(name)) or b"",
                               format=ox.RdfFormat.N_TRIPLES, to_graph=named(name))
         scratch.bulk_load(input=self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()) or b"",
@@ -222,6 +225,8 @@ class OxigraphStore:
             scratch.update(update, base_iri=base_iri)
         except SyntaxError as exc:
             raise SparqlSyntaxError(str(exc)) from exc
+        except (RuntimeError, OSError) as exc:
+            raise UpdateFailed(str(exc)) from exc
         after = set((scratch.dump(format=ox.RdfFormat.N_QUADS) or b"").decode().splitlines())
         return sorted(f"{line}\n" for line in before - after), sorted(f"{line}\n" for line in after - before)
 
