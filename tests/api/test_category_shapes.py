@@ -555,3 +555,10 @@ def test_a_shape_pyshacl_cannot_evaluate_fails_its_own_records_only(world: World
     assert bulk.status_code == 200, bulk.text
     assert [r["status"] for r in bulk.json()["records"]] == ["rejected", "created"], bulk.text
     _publish(world, "BESS", original)  # the shape in force again for the tests after this one
+
+
+def test_a_created_category_s_history_begins_at_its_version_1(world: World, orgs: Orgs) -> None:
+    if world.client.get(f"/categories/{NEW}").status_code == 404:
+        test_an_admin_creates_a_category_with_its_code_and_first_version(world, orgs)
+    versions = world.client.get(f"/categories/{NEW}/history").json()["versions"]
+    assert [v["version"] for v in versions][:1] == [1]

@@ -19,7 +19,7 @@ from fmar.access.authenticate import Authenticator
 from fmar.access.policy import Policy
 from fmar.access.principal import ANONYMOUS, Principal
 from fmar.access.tokens import TokenService
-from fmar.api.negotiation import json_body
+from fmar.api.negotiation import choose, json_body
 from fmar.arm.assets import Assets
 from fmar.arm.categories import Categories
 from fmar.arm.export import Export
@@ -43,6 +43,15 @@ OPERATION_KEY = "x-fmar-operation"
 def operation(name: str, **openapi: Any) -> dict[str, Any]:
     """Route keyword arguments declaring the policy operation the route performs."""
     return {"openapi_extra": {OPERATION_KEY: name, **openapi}}
+
+
+def json_answer(request: Request) -> None:
+    """A route that answers a JSON (-LD) document only: 406 for a caller that accepts neither (RFC 9110)."""
+    choose(request, ["application/json", "application/ld+json"])
+
+
+#: The dependency of a route that answers a JSON (-LD) document only (lists).
+JSON_ONLY = Depends(json_answer)
 
 
 def route_operation(route: object) -> str | None:

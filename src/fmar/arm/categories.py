@@ -106,7 +106,10 @@ class Categories:
         """The publications of a category's shape (each a version; version 1, the seed, came with the
         reference graphs)."""
         shape = self._shape_node(category_code)
-        return self.history.versions_of(principal, self.kind, shape, category_code, first=2)
+        if not self._versions(category_code):
+            return shape, []  # a seed category never republished: its history is empty, not missing
+        first = 2 if category_code in self.catalogue.seed else 1  # a created category's first version is its first
+        return self.history.versions_of(principal, self.kind, shape, category_code, first=first)
 
     def publication(self, principal: Principal, category_code: str, job_id: str) -> Job:
         """The status of a publication that runs in the background."""

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from fmar.api.deps import (
+    JSON_ONLY,
     AsOf,
     AssetsDep,
     Caller,
@@ -109,7 +110,7 @@ def export_assets(principal: Caller, export: ExportDep, request_id: RequestIdDep
 EXTENSIONS = {"jsonld": "jsonld", "turtle": "ttl", "ntriples": "nt", "csv": "csv"}
 
 
-@router.get("/assets", **operation("asset.list"))
+@router.get("/assets", **operation("asset.list"), dependencies=[JSON_ONLY])
 def find_assets(request: Request, principal: Caller, assets: AssetsDep, context: ContextDep,
                 limit: Annotated[int, Query(ge=1, le=500)] = 100,
                 after: Annotated[str | None, Query(description="Cursor: the last ID of the previous page.")] = None,

@@ -8,10 +8,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from rdflib import URIRef
 
-from fmar.api.deps import AuditDep, Caller, ContextDep, HistoryDep, SettingsDep, operation
+from fmar.api.deps import JSON_ONLY, AuditDep, Caller, ContextDep, HistoryDep, SettingsDep, operation
+from fmar.api.negotiation import choose
 from fmar.audit.chain import Head
 from fmar.audit.history import Version, version_document
 from fmar.audit.trail import EventFilter
@@ -26,6 +28,10 @@ router = APIRouter(tags=["audit"])
 def _context(path: Path) -> dict[str, Any]:
     context: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))["@context"]
     return context
+
+
+#: A history is a JSON-LD document, served as plain JSON unless JSON-LD is asked for.
+HISTORY_MEDIA = ["application/json", "application/ld+json"]
 
 
 def history_document(settings: Settings, context: JsonLdContext, record: URIRef, versions: list[Version]) -> dict[str, Any]:
@@ -47,11 +53,13 @@ _HISTORY_DOC = "Every version the caller may see, oldest first, as JSON-LD: `ver
                "`operation`, `changes` (`op` add/remove, `property`, `value`), `reason`."
 
 
-def _history_route(collection: str) -> Callable[..., dict[str, Any]]:
-    def read_history(principal: Caller, history: HistoryDep, context: ContextDep, settings: SettingsDep,
-                     record_id: str) -> dict[str, Any]:
+def _history_route(collection: str) -> Callable[..., Response]:
+    def read_history(request: Request, principal: Caller, history: HistoryDep, context: ContextDep,
+                     settings: SettingsDep, record_id: str) -> Response:
+        media = choose(request, HISTORY_MEDIA)
         record, versions = history.versions(principal, collection, record_id)
-        return history_document(settings, context, record, versions)
+        return JSONResponse(history_document(settings, context, record, versions), media_type=media,
+                            headers={"Vary": "Accept"})
     return read_history
 
 
@@ -61,7 +69,7 @@ for _collection, _summary in HISTORIES.items():
                          **operation("history.read"))
 
 
-@router.get("/audit", **operation("audit.read"))
+@router.get("/audit", **operation("audit.read"), dependencies=[JSON_ONLY])
 def find_events(request: Request, principal: Caller, audit: AuditDep, settings: SettingsDep,
                 record: Annotated[str | None, Query(description="A record's IRI: its events.")] = None,
                 actor: Annotated[str | None, Query(description="A user or organisation (ID or IRI), or a token "

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from fmar.api.deps import (
+    JSON_ONLY,
     AsOf,
     Caller,
     CategoriesDep,
@@ -21,7 +22,7 @@ from fmar.api.deps import (
     operation,
 )
 from fmar.api.negotiation import choose
-from fmar.api.routes.audit import history_document
+from fmar.api.routes.audit import HISTORY_MEDIA, history_document
 from fmar.errors import BadRequest, UnsupportedMediaType
 from fmar.store.syntax import serialize
 
@@ -29,7 +30,7 @@ router = APIRouter(tags=["categories"])
 SHAPE_FORMATS = ["text/turtle", "application/n-triples", "application/rdf+xml"]
 
 
-@router.get("/categories", **operation("category.list"))
+@router.get("/categories", **operation("category.list"), dependencies=[JSON_ONLY])
 def list_categories(_: Public, categories: CategoriesDep) -> dict[str, object]:
     """Every asset category: `code`, `label`, current `version`, `deprecated`, and its `shape`."""
     return {"items": categories.list()}
@@ -54,12 +55,14 @@ def read_category(request: Request, _: Public, categories: CategoriesDep, catego
 
 
 @router.get("/categories/{category_code}/history", **operation("category.read"))
-def category_history(principal: Public, categories: CategoriesDep, context: ContextDep, settings: SettingsDep,
-                     category_code: str) -> dict[str, object]:
+def category_history(request: Request, principal: Public, categories: CategoriesDep, context: ContextDep,
+                     settings: SettingsDep, category_code: str) -> Response:
     """Every publication of the category's shape, oldest first (version 1, the seed, came with the reference
     data): who, when, why, and the triples of each version."""
+    media = choose(request, HISTORY_MEDIA)
     shape, versions = categories.history_of(principal, category_code)
-    return history_document(settings, context, shape, versions)
+    return JSONResponse(history_document(settings, context, shape, versions), media_type=media,
+                        headers={"Vary": "Accept"})
 
 
 @router.put("/categories/{category_code}", **operation("category.update", requestBody={"content": {

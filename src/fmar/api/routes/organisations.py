@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from fmar.api.deps import (
+    JSON_ONLY,
     AsOf,
     Caller,
     ContextDep,
@@ -31,7 +32,7 @@ def register_organisation(request: Request, principal: Caller, organisations: Or
     return respond(request, context, org, graph, status=201, location=location(request, "organisations", org))
 
 
-@router.get("/organisations", **operation("organisation.list"))
+@router.get("/organisations", **operation("organisation.list"), dependencies=[JSON_ONLY])
 def list_organisations(request: Request, principal: Caller, organisations: OrganisationsDep, context: ContextDep,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                        after: Annotated[str | None, Query(description="Cursor: the last ID of the previous page.")]
