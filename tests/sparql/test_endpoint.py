@@ -226,3 +226,17 @@ def test_a_cartesian_product_stops_at_the_time_limit_and_holds_nothing_up() -> N
     assert slow_answer.status_code == 503, slow_answer.text
     assert "time limit" in json.loads(slow_answer.text)["detail"] and float(answers["seconds"]) < 10  # type: ignore[arg-type]
     assert health == [200] * 5 and quick.status_code == 200
+
+
+@pytest.mark.parametrize(("media", "query", "body"), [
+    ("text/csv", "ASK { }", b"true"),
+    ("text/tab-separated-values", "ASK { }", b"true"),
+    ("text/csv", "ASK { <urn:nothing> <urn:here> <urn:at-all> }", b"false"),
+])
+def test_ask_answers_as_csv_and_tsv_as_oxigraph_does(world: World, media: str, query: str, body: bytes) -> None:
+    answer = world.client.get("/sparql", params={"query": query}, headers={"Accept": media})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith(media)
+    expected = ox.Store().query(query).serialize(  # type: ignore[union-attr]
+        format=ox.QueryResultsFormat.CSV if media == "text/csv" else ox.QueryResultsFormat.TSV)
+    assert answer.content == body == expected

@@ -19,7 +19,7 @@ JSON, XML, CSV, TSV = ("application/sparql-results+json", "application/sparql-re
                        "text/tab-separated-values")
 #: Media types for SELECT results (JSON first: the default) and for ASK results.
 SOLUTIONS = [JSON, XML, CSV, TSV, "application/json"]
-BOOLEAN = [JSON, XML, "application/json"]
+BOOLEAN = [JSON, XML, CSV, TSV, "application/json"]
 #: RDF syntaxes for CONSTRUCT and DESCRIBE results (Turtle first: the default).
 GRAPHS = ["text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"]
 
@@ -27,6 +27,9 @@ Row = tuple[str | None, ...]
 
 
 def boolean(value: bool, media: str) -> bytes:
+    """An ASK answer; as CSV or TSV it is the bare word, as Oxigraph writes it."""
+    if media in (CSV, TSV):
+        return b"true" if value else b"false"
     if media == XML:
         return (f'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
                 f"<boolean>{'true' if value else 'false'}</boolean></sparql>\n").encode()
