@@ -8,11 +8,12 @@ in Oxigraph (through :class:`fmar.store.staging.Staging`) over a whole batch at 
 
 A targeted shape that uses SHACL the fast path does not compile (path expressions, the logical
 and qualified components, SPARQL-based constraint components, SPARQL in a shape reached by
-``sh:node`` or on a property shape…) is *delegated*: pyshacl evaluates that shape, and only it,
-for the focus nodes it targets (:mod:`fmar.validation.delegate`). Either way a shape means what
+``sh:node`` or on a property shape…) is *delegated*: pyshacl evaluates that part, and only it, for
+the focus nodes it targets (:mod:`fmar.validation.delegate`): the property shapes it cannot compile
+when the rest of a targeted node shape compiles, else the whole shape. Either way a shape means what
 SHACL says; ``delegated`` names the shapes that take the slower way and why. Shapes that are not
-valid or that would reach the network (a SPARQL query that does not parse, ``SERVICE``, ``FROM``)
-raise :class:`ShapeError`, so they can be refused when published.
+valid, would reach the network (a SPARQL query that does not parse, ``SERVICE``, ``FROM``) or break
+SHACL's pre-binding rules raise :class:`ShapeError`, so they can be refused when published.
 
 Natively compiled: targets by class (with ``rdfs:subClassOf``), node, subjects and objects of a
 predicate, implicit class targets and category shapes (``fmar:forCategory``); on node and
@@ -21,8 +22,8 @@ property shapes ``sh:class``, ``sh:datatype``, ``sh:nodeKind``, ``sh:in``, ``sh:
 ``sh:languageIn``, ``sh:node``, ``sh:equals``, ``sh:disjoint``; on property shapes with a predicate
 path ``sh:minCount``, ``sh:maxCount``, ``sh:lessThan``, ``sh:lessThanOrEquals``, ``sh:uniqueLang``;
 ``sh:closed`` with ``sh:ignoredProperties``; SPARQL-based constraints (``sh:select`` with
-``sh:prefixes`` and message templates) on targeted node shapes; ``sh:message``, ``sh:severity`` and
-``sh:deactivated`` at every level. ``tests/validation/test_differential.py`` holds it to pyshacl.
+``sh:prefixes``, message templates, ``$this``, ``$currentShape`` and ``$shapesGraph`` pre-bound) on
+targeted node shapes; ``sh:message``, ``sh:severity`` and ``sh:deactivated`` at every level. ``tests/validation/test_differential.py`` holds it to pyshacl.
 """
 
 from __future__ import annotations
