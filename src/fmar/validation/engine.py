@@ -23,7 +23,8 @@ property shapes ``sh:class``, ``sh:datatype``, ``sh:nodeKind``, ``sh:in``, ``sh:
 path ``sh:minCount``, ``sh:maxCount``, ``sh:lessThan``, ``sh:lessThanOrEquals``, ``sh:uniqueLang``;
 ``sh:closed`` with ``sh:ignoredProperties``; SPARQL-based constraints (``sh:select`` with
 ``sh:prefixes``, message templates, ``$this``, ``$currentShape`` and ``$shapesGraph`` pre-bound) on
-targeted node shapes; ``sh:message``, ``sh:severity`` and ``sh:deactivated`` at every level. ``tests/validation/test_differential.py`` holds it to pyshacl.
+targeted node shapes; ``sh:message``, ``sh:severity`` and ``sh:deactivated`` at every level.
+``tests/validation/test_differential.py`` holds it to pyshacl.
 """
 
 from __future__ import annotations
