@@ -9,7 +9,8 @@ shape has lost its targets, so each delegated shape is checked once, with every 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from pyshacl import validate
 from rdflib import Graph, Literal, URIRef
@@ -20,8 +21,31 @@ from rdflib.term import Node
 from fmar.ntriples import to_node
 from fmar.validation.shacl import FMAR_FOR_CATEGORY, SH, Facts, ShapeResult, report_trees
 
-if TYPE_CHECKING:
-    from fmar.validation.engine import _Targets, _View
+
+@dataclass
+class Targets:
+    """What a shape targets: N-Triples terms of classes, nodes, predicates; a category; anything (SPARQL)."""
+
+    classes: list[str] = field(default_factory=list)
+    nodes: list[str] = field(default_factory=list)
+    subjects_of: list[str] = field(default_factory=list)
+    objects_of: list[str] = field(default_factory=list)
+    category: str | None = None
+    anything: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.classes or self.nodes or self.subjects_of or self.objects_of or self.category or self.anything)
+
+
+class NodeView(Protocol):
+    """What deciding a target reads of the data (the engine's view of the batch, linked records, reference)."""
+
+    def props(self, subject: str) -> dict[str, list[str]]: ...
+
+    def classes_of(self, node: str) -> list[str]: ...
+
+    def is_object_of(self, node: str, predicate: str) -> bool: ...
+
 
 _TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target, FMAR_FOR_CATEGORY)
 
@@ -41,8 +65,8 @@ def strip_targets(shapes: Graph, keep: set[Node]) -> Graph:
 class Delegation:
     """pyshacl over the delegated shapes (``shapes``: the shapes graph with only theirs targeted)."""
 
-    def __init__(self, shapes: Graph, targets: dict[Node, _Targets],
-                 parts: Sequence[tuple[Node, list[Node], _Targets]] = ()) -> None:
+    def __init__(self, shapes: Graph, targets: dict[Node, Targets],
+                 parts: Sequence[tuple[Node, list[Node], Targets]] = ()) -> None:
         """``targets``: the delegated shapes and what they target; ``parts``: shapes the engine compiled but for
         some property shapes, which pyshacl evaluates as a node shape of their own, aimed where their owner is."""
         self.targets = dict(targets)
@@ -86,7 +110,7 @@ class Delegation:
             raise RuntimeError(f"SHACL validation could not run: {report}")
         return report_trees(report, shapes)
 
-    def evaluate(self, facts: Facts, linked: Facts, reference: Graph, focus: list[str], view: _View) -> list[ShapeResult]:
+    def evaluate(self, facts: Facts, linked: Facts, reference: Graph, focus: list[str], view: NodeView) -> list[ShapeResult]:
         """The delegated shapes' results on the records ``focus`` (their facts, the linked records and the
         reference data beside them): one pyshacl run a delegated shape and batch, with those records as its
         only targets (the shapes it names stay whole); a shape pyshacl cannot evaluate fails those records, and
@@ -123,7 +147,7 @@ class Delegation:
         return trees
 
     @staticmethod
-    def _targets(targets: _Targets, focus: str, view: _View) -> bool:
+    def _targets(targets: Targets, focus: str, view: NodeView) -> bool:
         own = view.props(focus)
         return (targets.anything or focus in targets.nodes
                 or any(c in targets.classes for c in view.classes_of(focus))

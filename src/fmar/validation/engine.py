@@ -46,7 +46,7 @@ from rdflib.term import Node
 
 from fmar.ntriples import parts, term, to_node
 from fmar.store.staging import SHAPES_GRAPH, Query, QueryFailed
-from fmar.validation.delegate import Delegation
+from fmar.validation.delegate import Delegation, Targets
 from fmar.validation.shacl import FMAR_FOR_CATEGORY, SH, Facts, Result, Rule, ShapeResult, flatten, result_path
 
 #: (value, default message, details) of one failed constraint.
@@ -117,21 +117,6 @@ class _PropertyShape:
     checks_absence: bool = False
 
 
-@dataclass
-class _Targets:
-    """What a shape targets: N-Triples terms of classes, nodes, predicates; a category; anything (SPARQL)."""
-
-    classes: list[str] = field(default_factory=list)
-    nodes: list[str] = field(default_factory=list)
-    subjects_of: list[str] = field(default_factory=list)
-    objects_of: list[str] = field(default_factory=list)
-    category: str | None = None
-    anything: bool = False
-
-    def __bool__(self) -> bool:
-        return bool(self.classes or self.nodes or self.subjects_of or self.objects_of or self.category or self.anything)
-
-
 @dataclass(eq=False)
 class _NodeShape:
     iri: Node
@@ -141,7 +126,7 @@ class _NodeShape:
     allowed: set[str] = field(default_factory=set)
     message: str | None = None
     severity: URIRef = SH.Violation
-    targets: _Targets = field(default_factory=_Targets)
+    targets: Targets = field(default_factory=Targets)
     deactivated: bool = False
     #: Property shapes the fast path does not compile (of a targeted shape): pyshacl evaluates them.
     delegated_properties: list[Node] = field(default_factory=list)
@@ -171,9 +156,9 @@ class CompiledValidator:
         #: Shapes pyshacl evaluates, and why the fast path does not.
         self.delegated: dict[Node, str] = {}
         self.targeted: list[_NodeShape] = []
-        delegated_targets: dict[Node, _Targets] = {}
+        delegated_targets: dict[Node, Targets] = {}
         #: Targeted shapes compiled but for some property shapes: (the shape, those property shapes).
-        parts: list[tuple[Node, list[Node], _Targets]] = []
+        parts: list[tuple[Node, list[Node], Targets]] = []
         for shape in sorted(_targeted_shapes(shapes), key=str):
             if shapes.value(shape, SH.deactivated) == Literal(True):
                 continue
@@ -215,13 +200,13 @@ class CompiledValidator:
 
     # ------------------------------------------------------------------ compiling
 
-    def _targets(self, iri: Node) -> _Targets:
+    def _targets(self, iri: Node) -> Targets:
         g = self.shapes
         category = g.value(iri, FMAR_FOR_CATEGORY)
         classes = [term(c) for c in g.objects(iri, SH.targetClass)]
         if _is_class(g, iri):
             classes.append(term(iri))
-        return _Targets(classes=classes, nodes=[term(n) for n in g.objects(iri, SH.targetNode)],
+        return Targets(classes=classes, nodes=[term(n) for n in g.objects(iri, SH.targetNode)],
                         subjects_of=[term(p) for p in g.objects(iri, SH.targetSubjectsOf)],
                         objects_of=[term(p) for p in g.objects(iri, SH.targetObjectsOf)],
                         category=None if category is None else term(category),
@@ -593,7 +578,7 @@ def _category_target(g: Graph, category: Node) -> Node | None:
     return None
 
 
-def _focus_nodes(targets: _Targets, view: _View, facts: Facts) -> list[str]:
+def _focus_nodes(targets: Targets, view: _View, facts: Facts) -> list[str]:
     """The focus nodes of a shape's targets in a whole data graph."""
     found: dict[str, None] = dict.fromkeys(targets.nodes)
     if targets.classes:
