@@ -9,7 +9,10 @@ import os
 from pathlib import Path
 
 import pytest
+from rdflib import Namespace
 
+#: The W3C test manifest vocabulary every suite's manifests use.
+MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 W3C = Path(os.environ.get("FMAR_W3C_DIR") or Path(__file__).resolve().parents[2] / "shared" / "w3c")
 
 

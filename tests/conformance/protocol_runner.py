@@ -21,11 +21,10 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
-from tests.w3c import W3C, missing
+from tests.w3c import MF, W3C, missing
 
 SUITE = W3C / "sparql11-protocol"
 NAME = "W3C SPARQL 1.1 Protocol test suite"
-MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = Namespace("http://www.w3.org/2011/http#")
 CNT = Namespace("http://www.w3.org/2011/content#")
 HTS = Namespace("http://www.w3.org/2011/http-statusCodes#")

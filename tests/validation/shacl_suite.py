@@ -61,15 +61,14 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import RDF, XSD, NamespaceManager
 from rdflib.term import Node
 
-from tests.w3c import W3C, missing
+from fmar.validation.shacl import SH
+from tests.w3c import MF, W3C, missing
 
 SUITE = W3C / "shacl"
 MANIFEST = SUITE / "manifest.ttl"
 NAME = "W3C SHACL test suite"
 
-MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")
-SH = Namespace("http://www.w3.org/ns/shacl#")
 #: The datatype of a literal that stands for a described blank node.
 DESCRIBED = URIRef("urn:fmar:test:blank-node-description")
 
